@@ -1,0 +1,110 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError, VsaeError } from '@vsae/data';
+
+export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** Our name for it. */
+  name: Exclude<BackendName, 'auto'>;
+  /** tfjs's registered backend name (`tensorflow`, `wasm`, `cpu`). */
+  tfName: string;
+  /** How it was chosen, for `vsae info` and logs. */
+  detail: string;
+}
+
+const require = createRequire(import.meta.url);
+let active: BackendInfo | undefined;
+
+/** Whether a package can be resolved from here (installed), without loading it. */
+export function isInstalled(pkg: string): boolean {
+  try {
+    require.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): Promise<string | undefined> {
+  if (!isInstalled(pkg)) return `${pkg} is not installed`;
+  try {
+    // The native packages register the `tensorflow` backend on load.
+    await import(pkg);
+    if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but the tensorflow backend did not initialise`;
+    return undefined;
+  } catch (e) {
+    return `${pkg} is installed but failed to load (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  try {
+    const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as typeof import('@tensorflow/tfjs-backend-wasm');
+    const file = require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm');
+    wasm.setWasmPaths(path.dirname(file) + path.sep);
+    if (!(await tf.setBackend('wasm'))) return 'the wasm backend did not initialise';
+    return undefined;
+  } catch (e) {
+    return `the wasm backend failed to load (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+async function tryCpu(): Promise<string | undefined> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not initialise';
+}
+
+/**
+ * Chooses and initialises the tensor backend. `auto` takes the fastest one that loads:
+ * tfjs-node-gpu (CUDA), tfjs-node, wasm, cpu. An explicit name that cannot load is an error.
+ * The choice is made once per process; later calls with the same name return it.
+ */
+export async function initBackend(requested?: string): Promise<BackendInfo> {
+  const name = (requested ?? process.env.VSAE_BACKEND ?? 'auto') as BackendName;
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new UsageError(`unknown backend "${name}": use one of ${BACKEND_NAMES.join(', ')}`);
+  }
+  if (active && (name === 'auto' || name === active.name)) return active;
+  const order: Array<Exclude<BackendName, 'auto'>> = name === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [name];
+  const skipped: string[] = [];
+  for (const candidate of order) {
+    const why =
+      candidate === 'tensorflow-gpu' ? await tryNative('@tensorflow/tfjs-node-gpu')
+      : candidate === 'tensorflow' ? await tryNative('@tensorflow/tfjs-node')
+      : candidate === 'wasm' ? await tryWasm()
+      : await tryCpu();
+    if (why === undefined) {
+      await tf.ready();
+      active = {
+        name: candidate,
+        tfName: tf.getBackend(),
+        detail: skipped.length ? `auto: ${skipped.join('; ')}` : name === 'auto' ? 'auto: fastest available' : 'requested',
+      };
+      return active;
+    }
+    skipped.push(why);
+    if (name !== 'auto') throw new VsaeError(`backend "${name}" is not available: ${why}. ${installHint(candidate)}`);
+  }
+  throw new VsaeError(`no tensor backend could be initialised: ${skipped.join('; ')}`);
+}
+
+/** The backend in use, if initBackend has run. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+export function installHint(name: Exclude<BackendName, 'auto'>): string {
+  switch (name) {
+    case 'tensorflow-gpu':
+      return 'Install it with `npm install @tensorflow/tfjs-node-gpu@4.22.0` on a machine with CUDA 11.8 and cuDNN 8 (it downloads libtensorflow at install time).';
+    case 'tensorflow':
+      return 'Install it with `npm install @tensorflow/tfjs-node@4.22.0` (it downloads libtensorflow at install time).';
+    default:
+      return 'It ships with vsae; reinstall with `npm install` if it is missing.';
+  }
+}
+
+export { tf };

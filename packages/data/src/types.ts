@@ -1,0 +1,121 @@
+/**
+ * Shared types of @vsae/data. The public API (see index.ts):
+ *
+ *   openDataset(path | '-', opts?)        -> Promise<ActivationDataset>
+ *   createDatasetWriter(path | '-', opts) -> Promise<DatasetWriter>
+ *   readSafetensors(path) / parseSafetensors(bytes, name) -> SafeTensors
+ *   writeSafetensors(path, tensors, metadata?)  (atomic)
+ *   readTable(path) / writeTable(path, columns, metadata?)  small Arrow files, atomic
+ *   MetricsWriter / readMetrics(path)     run-dir metrics.arrows stream
+ *   writeFileAtomic(path, data), writeJsonAtomic(path, value)
+ *   VsaeError, InputError, UsageError; Progress
+ */
+
+/** Element types a safetensors file may hold. */
+export type SafeDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'BOOL' | 'F64' | 'I8' | 'U8' | 'I16';
+
+export interface SafeTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  /** Raw little-endian bytes of the tensor (a view, possibly unaligned). */
+  bytes: Uint8Array;
+}
+
+export interface SafeTensors {
+  /** `__metadata__` of the header (string → string). */
+  metadata: Record<string, string>;
+  tensors: Map<string, SafeTensor>;
+  /** The tensor as Float32 (F16/BF16/F64/integers converted); throws InputError if absent. */
+  getFloat32(name: string): { data: Float32Array; shape: number[] };
+}
+
+/** A tensor to write: Float32Array → F32, Int32Array → I32, BigInt64Array → I64, Uint8Array with dtype BOOL/U8. */
+export interface TensorToWrite {
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array | Float64Array;
+  shape: number[];
+  dtype?: SafeDtype;
+}
+
+/** Dataset-level metadata (the `vsae:` keys of the schema, decoded). */
+export interface DatasetMeta {
+  source: string;
+  dIn: number;
+  model?: string | undefined;
+  hook?: string | undefined;
+  context?: number | undefined;
+  tokenizer?: string | undefined;
+  bos?: number | undefined;
+  /** Options that made the dataset (parsed `vsae:config`). */
+  config?: Record<string, unknown> | undefined;
+  /** Ground-truth file, already resolved to a path usable from the cwd. */
+  groundTruth?: string | undefined;
+  /** Every raw schema metadata entry, `vsae:` and others. */
+  raw: Record<string, string>;
+}
+
+/** One record batch of a dataset. Arrays are views into the batch's memory, not copies. */
+export interface ActivationBatch {
+  /** Global index of the batch's first row in the dataset (counted from 0 over all shards). */
+  offset: number;
+  numRows: number;
+  /** Row-major [numRows, dIn]. */
+  act: Float32Array;
+  seq?: BigInt64Array | undefined;
+  pos?: Int32Array | undefined;
+  token?: Int32Array | undefined;
+  /** Row-major [numRows, nFeatures]. */
+  features?: Float32Array | undefined;
+}
+
+export interface ActivationDataset {
+  /** The path given (or '-'). */
+  path: string;
+  meta: DatasetMeta;
+  dIn: number;
+  nFeatures: number | undefined;
+  /** Which optional columns exist. */
+  has: { seq: boolean; pos: boolean; token: boolean; features: boolean };
+  /** Total rows when known without reading everything (files, sharded dirs); undefined for a stream. */
+  numRows: number | undefined;
+  /** True for files and directories (batches() may be called again); false for stdin. */
+  rewindable: boolean;
+  /**
+   * Reads record batches lazily, front to back, starting at row `fromRow` (default 0).
+   * Only one batch (plus read-ahead) is held at a time. Validation errors are InputErrors
+   * naming the file (and shard).
+   */
+  batches(opts?: { fromRow?: number; columns?: Array<'act' | 'seq' | 'pos' | 'token' | 'features'> }): AsyncIterable<ActivationBatch>;
+  close(): Promise<void>;
+}
+
+export interface DatasetWriterOptions {
+  meta: Omit<DatasetMeta, 'raw'> & { raw?: Record<string, string> };
+  /** Width of the `features` column when present. */
+  nFeatures?: number;
+  columns?: { seq?: boolean; pos?: boolean; token?: boolean; features?: boolean };
+  /** Write a sharded directory with this many rows per shard (path is then a directory). */
+  shardRows?: number;
+  /** Rows per record batch (default 8192). */
+  batchRows?: number;
+  /** Continue an incomplete sharded directory after its last complete shard. */
+  resume?: boolean;
+}
+
+export interface RowsToWrite {
+  numRows: number;
+  act: Float32Array;
+  seq?: BigInt64Array | number[];
+  pos?: Int32Array;
+  token?: Int32Array;
+  features?: Float32Array;
+}
+
+export interface DatasetWriter {
+  /** Rows already present (resume) plus rows written. */
+  readonly rowsWritten: number;
+  write(rows: RowsToWrite): Promise<void>;
+  /** Flushes, closes and renames into place; after this the dataset reads as complete. */
+  close(): Promise<void>;
+  /** Stops without marking complete (leaves complete shards, removes partial temp files). */
+  abort(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CommandSpec } from '../args.js';
+import { getters } from '../args.js';
+
+const require = createRequire(import.meta.url);
+
+/** A package's version, found from its entry point (some packages do not export package.json). */
+function versionOf(pkg: string): string | undefined {
+  try {
+    let dir = path.dirname(require.resolve(pkg));
+    for (;;) {
+      const file = path.join(dir, 'package.json');
+      if (fs.existsSync(file)) {
+        const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (json.name === pkg) return json.version;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export const command: CommandSpec = {
+  name: 'info',
+  summary: 'versions, tensor backends installed and in use, how to get a faster one',
+  usage: 'vsae info [--backend NAME] [--json]',
+  options: {
+    backend: { type: 'string', help: 'backend to try (as the other commands take it)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    json: { type: 'boolean', help: 'print a JSON object instead of text' },
+  },
+  async run(args) {
+    const g = getters(args);
+    const { initBackend, isInstalled, installHint, tf } = await import('@vsae/compute');
+    const backend = await initBackend(g.str('backend'));
+    const installed = {
+      'tensorflow-gpu': isInstalled('@tensorflow/tfjs-node-gpu'),
+      tensorflow: isInstalled('@tensorflow/tfjs-node'),
+      wasm: isInstalled('@tensorflow/tfjs-backend-wasm'),
+      cpu: isInstalled('@tensorflow/tfjs-backend-cpu'),
+    };
+    const flags: Record<string, unknown> = {};
+    if (backend.tfName === 'wasm') {
+      flags.simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      flags.threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+    }
+    const info = {
+      vsae: versionOf('@vsae/cli') ?? 'unknown',
+      node: process.versions.node,
+      platform: `${os.platform()} ${os.arch()}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      tfjs: versionOf('@tensorflow/tfjs-core'),
+      'apache-arrow': versionOf('apache-arrow'),
+      backend: { name: backend.name, detail: backend.detail, ...flags },
+      installed,
+    };
+    if (g.bool('json')) {
+      process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      return 0;
+    }
+    const faster =
+      backend.name === 'tensorflow-gpu' ? 'This is the fastest backend vsae knows.'
+      : backend.name === 'tensorflow' ? `For a CUDA GPU: ${installHint('tensorflow-gpu')}`
+      : `Faster: ${installHint('tensorflow')} With a CUDA GPU: ${installHint('tensorflow-gpu')}`;
+    const lines = [
+      `vsae ${info.vsae}  node ${info.node}  tfjs ${info.tfjs}  apache-arrow ${info['apache-arrow']}`,
+      `machine: ${info.platform}`,
+      `backend in use: ${backend.name} (${backend.detail})${backend.tfName === 'wasm' ? `, simd ${String(flags.simd)}, threads ${String(flags.threads)}` : ''}`,
+      `installed: ${Object.entries(installed).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}`,
+      faster,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  },
+};

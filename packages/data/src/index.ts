@@ -1,4 +1,20 @@
 export { VsaeError, InputError, UsageError, isVsaeError } from './errors.js';
 export { Progress, formatNumber, formatDuration } from './progress.js';
 export type { ProgressOptions } from './progress.js';
+export {
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeJsonAtomic,
+  writeJsonAtomicSync,
+  readJson,
+} from './atomic.js';
+export type { FileData } from './atomic.js';
+export {
+  readSafetensors,
+  parseSafetensors,
+  writeSafetensors,
+  writeSafetensorsSync,
+  serializeSafetensors,
+  SAFE_DTYPE_SIZE,
+} from './safetensors.js';
 export type * from './types.js';

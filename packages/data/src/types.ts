@@ -1,14 +1,24 @@
 /**
- * Shared types of @vsae/data. The public API (see index.ts):
+ * Shared types of @vsae/data. The public API (see index.ts and README.md):
  *
  *   openDataset(path | '-', opts?)        -> Promise<ActivationDataset>
  *   createDatasetWriter(path | '-', opts) -> Promise<DatasetWriter>
- *   readSafetensors(path) / parseSafetensors(bytes, name) -> SafeTensors
- *   writeSafetensors(path, tensors, metadata?)  (atomic)
- *   readTable(path) / writeTable(path, columns, metadata?)  small Arrow files, atomic
- *   MetricsWriter / readMetrics(path)     run-dir metrics.arrows stream
- *   writeFileAtomic(path, data), writeJsonAtomic(path, value)
+ *   inspectDataset(path | '-') -> Promise<DatasetInspection>; formatInspection(info) -> string
+ *   readSafetensors(path) / parseSafetensors(bytes, name) -> SafeTensors   (synchronous)
+ *   writeSafetensors(path, tensors, metadata?) -> Promise<void>  (atomic; also ...Sync, serializeSafetensors)
+ *   readTable(path) -> TableData; writeTable(path, columns, metadata?) -> Promise<void>  (atomic)
+ *   new MetricsWriter(path, opts) / readMetrics(path, { fromByte }?)  run-dir metrics.arrows stream
+ *   writeFileAtomic(path, data), writeJsonAtomic(path, value) (+ ...Sync), readJson(path)
+ *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir)
  *   VsaeError, InputError, UsageError; Progress
+ *
+ * Changes to the first draft of this file (keep this list up to date):
+ * - SafeTensors gained `path` and `get(name)` (the tensor in its own dtype, see TypedTensor).
+ * - openDataset takes OpenDatasetOptions (`allowIncomplete`, `stdin` for tests); the dataset
+ *   reports its `format` and, for sharded directories, `shards`.
+ * - DatasetWriter gained `downstreamClosed` (stdout reader went away: EPIPE is a normal stop)
+ *   and DatasetWriterOptions `stdout` (tests); `meta.dIn` must equal the `act` width written.
+ * - New: tables, metrics, run-dir and inspect types below.
  */
 
 /** Element types a safetensors file may hold. */
@@ -21,12 +31,23 @@ export interface SafeTensor {
   bytes: Uint8Array;
 }
 
+/** A tensor in its own element type: F16/BF16 as raw Uint16 bits, BOOL as Uint8 (0/1), I64 as BigInt64. */
+export interface TypedTensor {
+  dtype: SafeDtype;
+  shape: number[];
+  data: Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+}
+
 export interface SafeTensors {
+  /** The file read (or the name given to parseSafetensors). */
+  path: string;
   /** `__metadata__` of the header (string → string). */
   metadata: Record<string, string>;
   tensors: Map<string, SafeTensor>;
   /** The tensor as Float32 (F16/BF16/F64/integers converted); throws InputError if absent. */
   getFloat32(name: string): { data: Float32Array; shape: number[] };
+  /** The tensor in its own dtype (a view when aligned, else a copy); throws InputError if absent. */
+  get(name: string): TypedTensor;
 }
 
 /** A tensor to write: Float32Array → F32, Int32Array → I32, BigInt64Array → I64, Uint8Array with dtype BOOL/U8. */

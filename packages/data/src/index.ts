@@ -17,4 +17,6 @@ export {
   serializeSafetensors,
   SAFE_DTYPE_SIZE,
 } from './safetensors.js';
+export { openDataset } from './dataset-read.js';
+export { createDatasetWriter } from './dataset-write.js';
 export type * from './types.js';

@@ -88,9 +88,22 @@ export interface ActivationBatch {
   features?: Float32Array | undefined;
 }
 
+export interface OpenDatasetOptions {
+  /** Read a sharded directory whose `_dataset.json` says complete: false (default: refuse). */
+  allowIncomplete?: boolean;
+  /** Stream to read for '-' (default process.stdin); for tests and embedding. */
+  stdin?: NodeJS.ReadableStream;
+  /** Accept a TTY as stdin (default: refuse with a hint to pipe data in). */
+  allowTTY?: boolean;
+}
+
 export interface ActivationDataset {
   /** The path given (or '-'). */
   path: string;
+  /** IPC file, IPC stream (stdin or a file holding a stream), or sharded directory. */
+  format: 'file' | 'stream' | 'sharded';
+  /** Shard files (full paths) and their rows, for a sharded directory. */
+  shards?: Array<{ file: string; rows: number }> | undefined;
   meta: DatasetMeta;
   dIn: number;
   nFeatures: number | undefined;
@@ -120,6 +133,8 @@ export interface DatasetWriterOptions {
   batchRows?: number;
   /** Continue an incomplete sharded directory after its last complete shard. */
   resume?: boolean;
+  /** Stream to write for '-' (default process.stdout); for tests and embedding. */
+  stdout?: NodeJS.WritableStream;
 }
 
 export interface RowsToWrite {
@@ -134,6 +149,11 @@ export interface RowsToWrite {
 export interface DatasetWriter {
   /** Rows already present (resume) plus rows written. */
   readonly rowsWritten: number;
+  /**
+   * True once the stdout reader has gone away (EPIPE, as with `| head`): a normal stop.
+   * write() then returns without writing; producers should check this and stop early.
+   */
+  readonly downstreamClosed: boolean;
   write(rows: RowsToWrite): Promise<void>;
   /** Flushes, closes and renames into place; after this the dataset reads as complete. */
   close(): Promise<void>;

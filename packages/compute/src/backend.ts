@@ -18,6 +18,11 @@ export interface BackendInfo {
 const require = createRequire(import.meta.url);
 let active: BackendInfo | undefined;
 
+// tfjs prints a "Hi, looks like you are running TensorFlow.js in Node.js…" banner (and other
+// notices) through console.warn/log unless PROD is set; stdout carries data only, and the
+// advice it gives is in `vsae info` (backendReport) instead.
+tf.env().set('PROD', true);
+
 /** Whether a package can be resolved from here (installed), without loading it. */
 export function isInstalled(pkg: string): boolean {
   try {

@@ -1,1 +1,10 @@
-export {};
+export { TOY_DEFAULTS, withToyDefaults, validateToyOptions, toyConfigJson } from './options.js';
+export type { ToyOptions } from './options.js';
+export { FeatureGenerator, featureImportance, uniformCorrelationCholesky, denseCholesky } from './features.js';
+export type { FeatureSpec } from './features.js';
+export { trainToyModel, toyActivations, toyLoss, xavierNormal } from './model.js';
+export type { ToyModel, ToyTrainOptions } from './model.js';
+export { makeToyDataset, toyTruthLocation, writeToyTruth } from './dataset.js';
+export type { ToyDatasetOptions, ToyDatasetResult } from './dataset.js';
+export { toyRng } from './rng.js';
+export type { UniformSource, ToyStream } from './rng.js';

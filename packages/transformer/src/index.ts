@@ -1,1 +1,11 @@
-export {};
+export { loadModel, readModelConfig } from './load.js';
+export type { LoadOptions, LoadedModel } from './load.js';
+export { HookedTransformer } from './model.js';
+export type { AttentionMode, HookFn, ModelOptions, RunOptions, RunResult, TokenInput } from './model.js';
+export { TextTokenizer } from './tokenizer.js';
+export { readTorchCheckpoint } from './torch-checkpoint.js';
+export type { TorchStateDict, TorchTensorInfo } from './torch-checkpoint.js';
+export { checkHooks, getActName, hookNames, hookShape, hookWidth } from './hooks.js';
+export type { ActFn, ModelFamily, TransformerConfig } from './config.js';
+export { loadGpt2Weights, loadTransformerLensWeights } from './weights.js';
+export type { LayerWeights, ModelWeights, WeightSource } from './weights.js';

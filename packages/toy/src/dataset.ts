@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@vsae/compute';
-import { createDatasetWriter, Progress, UsageError, writeSafetensors } from '@vsae/data';
+import { createDatasetWriter, InputError, Progress, UsageError, writeSafetensors } from '@vsae/data';
 import type { DatasetWriter } from '@vsae/data';
 import { FeatureGenerator } from './features.js';
 import { toyActivations, trainToyModel } from './model.js';
@@ -48,6 +48,20 @@ export function toyTruthLocation(out: string, truth: string | undefined, sharded
   return { truth: file, ref: path.relative(base, file).split(path.sep).join('/') };
 }
 
+/** Creates `dir` (and its parents) for `file`, or says in one sentence why it cannot. */
+function ensureDir(dir: string, file: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR' ? `a part of the path ${dir} is a file, not a folder`
+      : code === 'EACCES' || code === 'EPERM' ? `permission denied creating the folder ${dir}`
+      : `cannot create the folder ${dir} (${(e as Error).message})`;
+    throw new InputError(file, `${why}; choose another path`, { cause: e });
+  }
+}
+
 /** The ground-truth tensors of the contract: W, b_final, importance, feature_probability. */
 export async function writeToyTruth(file: string, model: ToyModel, config: Record<string, unknown>): Promise<void> {
   await writeSafetensors(
@@ -74,12 +88,13 @@ export async function makeToyDataset(options: ToyDatasetOptions): Promise<ToyDat
   const sharded = options.shardRows !== undefined;
   const { truth, ref } = toyTruthLocation(options.out, options.truth, sharded);
   // Create the folders before training, so a bad path fails at once rather than after it.
-  if (options.out !== '-') fs.mkdirSync(sharded ? options.out : path.dirname(options.out), { recursive: true });
-  fs.mkdirSync(path.dirname(truth), { recursive: true });
+  if (options.out !== '-') ensureDir(sharded ? options.out : path.dirname(options.out), options.out);
+  ensureDir(path.dirname(truth), truth);
 
   const backend = await initBackend(options.backend);
   const model = await trainToyModel({ ...o, backend: options.backend, quiet: options.quiet });
-  const config = toyConfigJson(o);
+  // The backend is part of the provenance: the same seed gives the same dataset on the same backend.
+  const config = { ...toyConfigJson(o), backend: backend.name };
   await writeToyTruth(truth, model, config);
 
   const writer = await createDatasetWriter(options.out, {

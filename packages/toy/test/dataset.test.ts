@@ -78,6 +78,7 @@ describe('makeToyDataset', () => {
       toy_lr: 1e-2,
       rows: 20_000,
       seed: 5,
+      backend: res.backend,
     });
   });
 

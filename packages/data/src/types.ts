@@ -160,3 +160,156 @@ export interface DatasetWriter {
   /** Stops without marking complete (leaves complete shards, removes partial temp files). */
   abort(): Promise<void>;
 }
+
+// --- small tables (run-dir and analysis files) ----------------------------------------------
+
+/** Column types of small tables (CONTRACTS.md §3). */
+export type ColumnType = 'int32' | 'int64' | 'float32' | 'float64' | 'bool' | 'utf8' | 'list<int32>' | 'list<float32>' | 'list<utf8>';
+
+/**
+ * A column to write: a typed array (Int32Array → int32, BigInt64Array → int64, Float32Array →
+ * float32, Float64Array → float64; no nulls, no copy), or `{ type, values }` where values may
+ * hold null. int64 values may be numbers or bigints.
+ */
+export type TableColumnInput =
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array
+  | { type: 'int32' | 'float32' | 'float64'; values: ArrayLike<number | null> }
+  | { type: 'int64'; values: ArrayLike<number | bigint | null> }
+  | { type: 'bool'; values: ArrayLike<boolean | null> }
+  | { type: 'utf8'; values: ArrayLike<string | null> }
+  | { type: 'list<int32>' | 'list<float32>'; values: ArrayLike<ArrayLike<number> | null> }
+  | { type: 'list<utf8>'; values: ArrayLike<ArrayLike<string> | null> };
+
+/** A value as read back: Int64 as number, lists as plain arrays, null where missing. */
+export type ColumnValue = number | boolean | string | null | number[] | string[];
+
+export interface TableData {
+  path: string;
+  numRows: number;
+  metadata: Record<string, string>;
+  /** `type` is a ColumnType, or Arrow's name for other types. */
+  fields: Array<{ name: string; type: ColumnType | string; nullable: boolean }>;
+  has(name: string): boolean;
+  /** Values as JS values; throws InputError naming the file when the column is absent. */
+  column(name: string): ColumnValue[];
+  /** A numeric (or bool) column as Float64Array, null → NaN. */
+  numbers(name: string): Float64Array;
+  strings(name: string): Array<string | null>;
+  /** Row objects (convenient for small tables; O(rows × columns)). */
+  rows(): Array<Record<string, ColumnValue>>;
+  /** The apache-arrow Table, for anything else. */
+  table: import('apache-arrow').Table;
+}
+
+// --- metrics.arrows -------------------------------------------------------------------------
+
+export interface MetricsColumn {
+  name: string;
+  type: 'int32' | 'float64';
+}
+
+export interface MetricsWriterOptions {
+  /** Columns in order; default: the contract's columns for `arch` (see metricsColumns). */
+  columns?: MetricsColumn[];
+  /** `sae` (l1 column) or a VSAE arch (`kl` column); used when `columns` is not given. */
+  arch?: string;
+  /** Schema metadata, e.g. vsae:arch, vsae:d_in, vsae:d_sae. */
+  metadata?: Record<string, string>;
+  /**
+   * Resume: keep the rows of an existing file with step <= this value (rewritten atomically
+   * into a fresh stream), then append. Without it an existing file is replaced.
+   */
+  resumeAfterStep?: number;
+}
+
+/** One logged step: column name → value (NaN allowed). */
+export type MetricsRow = Record<string, number>;
+
+export interface MetricsRead {
+  columns: MetricsColumn[];
+  metadata: Record<string, string>;
+  /** Complete rows from `fromByte` on (a trailing partial record batch is left for later). */
+  rows: MetricsRow[];
+  /** Where the next read should start (pass as `fromByte` to follow a live file). */
+  nextByte: number;
+  /** True once the writer closed the stream (end-of-stream marker seen). */
+  ended: boolean;
+}
+
+// --- run directories ------------------------------------------------------------------------
+
+export type RunArch = 'sae' | 'vsae-iso' | 'vsae-mix' | 'vsae-multi';
+
+/** cfg.json: SAELens's fields plus a `vsae` block with every training option. */
+export interface RunConfig {
+  architecture: string;
+  d_in: number;
+  d_sae: number;
+  dtype?: string;
+  device?: string;
+  hook_name?: string;
+  hook_layer?: number;
+  model_name?: string;
+  context_size?: number;
+  prepend_bos?: boolean;
+  apply_b_dec_to_input?: boolean;
+  normalize_activations?: string;
+  activation_fn_str?: string;
+  metadata?: Record<string, unknown>;
+  vsae: { arch: RunArch; seed?: number; dataset?: string; version?: string; [option: string]: unknown };
+  [field: string]: unknown;
+}
+
+export interface RunStatus {
+  status: 'running' | 'complete' | 'interrupted' | 'failed';
+  step: number;
+  steps: number;
+  /** ISO time of the last update. */
+  updated: string;
+  /** A one-line reason when failed or interrupted. */
+  message?: string;
+}
+
+export interface RunInfo {
+  name: string;
+  dir: string;
+  config?: RunConfig;
+  status?: RunStatus;
+  /** Why cfg.json or _run.json could not be read (the run is listed anyway). */
+  error?: string;
+}
+
+// --- inspect --------------------------------------------------------------------------------
+
+export interface ColumnStats {
+  name: string;
+  /** Values seen (for list columns: rows × width). */
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  nan: number;
+  inf: number;
+  /** Share of values exactly 0 (float columns). */
+  zeroFrac?: number;
+  /** Mean L2 norm of a row's vector (act, features). */
+  meanRowNorm?: number;
+}
+
+export interface DatasetInspection {
+  path: string;
+  format: 'file' | 'stream' | 'sharded';
+  numRows: number;
+  dIn: number;
+  nFeatures: number | undefined;
+  /** Bytes on disk (files and shards), undefined for stdin. */
+  bytes: number | undefined;
+  shards: number | undefined;
+  schema: Array<{ name: string; type: string }>;
+  meta: DatasetMeta;
+  columns: ColumnStats[];
+}

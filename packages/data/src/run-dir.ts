@@ -1,0 +1,88 @@
+/**
+ * Run directories (CONTRACTS.md §2): file names, cfg.json, _run.json and listing runs.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readJson, writeJsonAtomicSync } from './atomic.js';
+import { InputError } from './errors.js';
+import type { RunArch, RunConfig, RunInfo, RunStatus } from './types.js';
+
+/** File and folder names inside a run directory. */
+export const RUN_FILES = {
+  config: 'cfg.json',
+  weights: 'sae_weights.safetensors',
+  metrics: 'metrics.arrows',
+  status: '_run.json',
+  checkpoints: 'checkpoints',
+  latestCheckpoint: path.join('checkpoints', 'latest'),
+  analysis: 'analysis',
+  summary: path.join('analysis', 'summary.json'),
+  report: 'report.html',
+} as const;
+
+export const RUN_ARCHS: readonly RunArch[] = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi'];
+const STATUSES: ReadonlyArray<RunStatus['status']> = ['running', 'complete', 'interrupted', 'failed'];
+
+const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
+/** Reads and checks `cfg.json` of a run directory. */
+export function readRunConfig(dir: string): RunConfig {
+  const file = path.join(dir, RUN_FILES.config);
+  if (!fs.existsSync(file)) {
+    throw new InputError(dir, fs.existsSync(dir) ? 'is not a run directory: it has no cfg.json (train into it with vsae train -o DIR)' : 'no such run directory; check the path');
+  }
+  const cfg = readJson<RunConfig>(file);
+  const bad = (what: string) => new InputError(file, `${what}; the run's config is damaged or from another tool`);
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw bad('is not a JSON object');
+  if (!posInt(cfg.d_in)) throw bad(`has d_in=${JSON.stringify(cfg.d_in)}, expected a positive integer`);
+  if (!posInt(cfg.d_sae)) throw bad(`has d_sae=${JSON.stringify(cfg.d_sae)}, expected a positive integer`);
+  const v = cfg.vsae;
+  if (v === undefined || v === null || typeof v !== 'object') {
+    // A plain SAELens directory: a standard SAE.
+    return { ...cfg, vsae: { arch: 'sae' } };
+  }
+  if (!RUN_ARCHS.includes(v.arch)) throw bad(`has vsae.arch=${JSON.stringify(v.arch)}, expected one of ${RUN_ARCHS.join(', ')}`);
+  return cfg;
+}
+
+/** Reads `_run.json`; undefined when the run has none (yet). */
+export function runStatus(dir: string): RunStatus | undefined {
+  const file = path.join(dir, RUN_FILES.status);
+  if (!fs.existsSync(file)) return undefined;
+  const s = readJson<RunStatus>(file);
+  if (s === null || typeof s !== 'object' || !STATUSES.includes(s.status)) {
+    throw new InputError(file, `has status ${JSON.stringify((s as { status?: unknown } | null)?.status)}, expected one of ${STATUSES.join(', ')}`);
+  }
+  return s;
+}
+
+/** Writes `_run.json` atomically (with `updated` set to now unless given). */
+export function writeRunStatus(dir: string, status: Omit<RunStatus, 'updated'> & { updated?: string }): void {
+  writeJsonAtomicSync(path.join(dir, RUN_FILES.status), { ...status, updated: status.updated ?? new Date().toISOString() });
+}
+
+/**
+ * Runs under `dir`: its subdirectories holding cfg.json (or `dir` itself when it is a run),
+ * sorted by name. A run whose files cannot be read is listed with `error` instead of failing.
+ */
+export function listRuns(dir: string): RunInfo[] {
+  if (!fs.existsSync(dir)) throw new InputError(dir, 'no such directory; check the path');
+  if (!fs.statSync(dir).isDirectory()) throw new InputError(dir, 'is not a directory; give the folder that holds the runs');
+  const info = (name: string, d: string): RunInfo => {
+    const r: RunInfo = { name, dir: d };
+    try {
+      r.config = readRunConfig(d);
+      r.status = runStatus(d);
+    } catch (e) {
+      r.error = (e as Error).message;
+    }
+    return r;
+  };
+  if (fs.existsSync(path.join(dir, RUN_FILES.config))) return [info(path.basename(path.resolve(dir)), dir)];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.existsSync(path.join(dir, e.name, RUN_FILES.config)))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => info(name, path.join(dir, name)));
+}

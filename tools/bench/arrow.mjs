@@ -75,22 +75,51 @@ async function read(target) {
   return s;
 }
 
+/** Baseline in the same run: plain fs writes of the same bytes (+ fsync) and reads into fresh buffers. */
+function raw(file) {
+  const t0 = performance.now();
+  const bytesChunk = new Uint8Array(chunk.buffer);
+  const fd = fs.openSync(file, 'w');
+  for (let done = 0; done < rows; done += batchRows) {
+    const k = Math.min(batchRows, rows - done);
+    fs.writeSync(fd, bytesChunk, 0, k * dim * 4);
+  }
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  const t1 = performance.now();
+  const rfd = fs.openSync(file, 'r');
+  let pos = 0;
+  while (pos < bytes) {
+    const n = Math.min(batchRows * dim * 4, bytes - pos);
+    const buf = Buffer.allocUnsafeSlow(n);
+    pos += fs.readSync(rfd, buf, 0, n, pos);
+  }
+  fs.closeSync(rfd);
+  const t2 = performance.now();
+  fs.rmSync(file);
+  return [(t1 - t0) / 1000, (t2 - t1) / 1000];
+}
+
 const result = { bench: 'arrow', rows, dim, batch_rows: batchRows, bytes, cpus: os.cpus().length, node: process.version };
 try {
   const file = path.join(dir, 'acts.arrow');
   const sharded = path.join(dir, 'sharded');
+  const [rws, rrs] = raw(path.join(dir, 'raw.bin'));
   const ws = await write(file);
   const rs = await read(file);
   fs.rmSync(file);
   const wss = await write(sharded, { shardRows: 131072 });
   const rss = await read(sharded);
   Object.assign(result, {
+    raw_write_MBps: Math.round(bytes / MB / rws),
+    raw_read_MBps: Math.round(bytes / MB / rrs),
     write_MBps: Math.round(bytes / MB / ws),
     read_MBps: Math.round(bytes / MB / rs),
     sharded_write_MBps: Math.round(bytes / MB / wss),
     sharded_read_MBps: Math.round(bytes / MB / rss),
   });
   console.error(`arrow bench: ${rows} rows × ${dim} f32 = ${(bytes / MB).toFixed(0)} MB`);
+  console.error(`  raw fs   write ${result.raw_write_MBps} MB/s (${rws.toFixed(2)} s)   read ${result.raw_read_MBps} MB/s (${rrs.toFixed(2)} s)  (baseline, same run)`);
   console.error(`  file     write ${result.write_MBps} MB/s (${ws.toFixed(2)} s)   read ${result.read_MBps} MB/s (${rs.toFixed(2)} s)`);
   console.error(`  sharded  write ${result.sharded_write_MBps} MB/s (${wss.toFixed(2)} s)   read ${result.sharded_read_MBps} MB/s (${rss.toFixed(2)} s)`);
 } finally {

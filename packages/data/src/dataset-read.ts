@@ -50,6 +50,20 @@ const errnoText = (e: unknown): string => {
 const truncated = (file: string, what: string) =>
   new InputError(file, `is truncated: ${what}. It was not fully written (an interrupted or still-running writer); regenerate it`);
 
+/** Like Promise.all over items.map(fn), with at most `limit` calls in flight. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** Reads the footer (file format) or scans message headers (stream format) of one file. */
 export async function indexArrowFile(file: string): Promise<ArrowIndex> {
   let fh: fs.promises.FileHandle;
@@ -95,15 +109,17 @@ async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: n
   const layout = checkDatasetSchema(file, schema);
   const end = size - 10 - footerLen;
   const list = [...footer.recordBatches()];
-  const blocks = await Promise.all(
-    list.map(async (b, i) => {
+  const blocks = await mapLimit(
+    list,
+    32,
+    async (b, i) => {
       const where = `(record batch ${i})`;
       if (b.offset < 8 || b.metaDataLength <= 0 || b.offset + b.metaDataLength + b.bodyLength > end) {
         throw new InputError(file, `footer places record batch ${i} outside the file; the file is damaged`);
       }
       const header = await readHeaderAt(file, fh, b.offset, b.metaDataLength, where);
       return { offset: b.offset, metaLength: b.metaDataLength, bodyLength: b.bodyLength, rows: header.length, header };
-    }),
+    },
   );
   return { file, format: 'file', schema, layout, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
@@ -470,7 +486,7 @@ async function openSharded(dir: string, opts: OpenDatasetOptions): Promise<Files
     }
     files = names.map((f) => ({ file: path.join(dir, f), rows: undefined }));
   }
-  const parts = await Promise.all(files.map((f) => indexArrowFile(f.file)));
+  const parts = await mapLimit(files, 8, (f) => indexArrowFile(f.file));
   const first = parts[0]!;
   parts.forEach((p, i) => {
     if (!sameColumns(first.schema, p.schema)) {

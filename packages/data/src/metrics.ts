@@ -131,6 +131,11 @@ export function readMetrics(file: string, opts: { fromByte?: number } = {}): Met
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' ? 'no such file; the run has not logged a step yet, or the path is wrong' : `cannot read it (${(e as Error).message})`, { cause: e });
   }
+  return parseMetrics(bytes, file, opts.fromByte);
+}
+
+/** Parses the bytes of a metrics stream (see readMetrics); `file` names it in errors. */
+export function parseMetrics(bytes: Uint8Array, file: string, fromByte?: number): MetricsRead {
   const empty = (nextByte: number): MetricsRead => ({ columns: [], metadata: {}, rows: [], nextByte, ended: false });
   // Schema message first.
   const p0 = parsePrefix(bytes.subarray(0, 8));
@@ -143,7 +148,7 @@ export function readMetrics(file: string, opts: { fromByte?: number } = {}): Met
   const cols = schema.fields.map((f) => metricsColumnOf(file, f));
   const starts = columnStarts(schema, []);
   const afterSchema = p0.prefix + p0.len;
-  let pos = Math.max(afterSchema, opts.fromByte ?? 0);
+  let pos = Math.max(afterSchema, fromByte ?? 0);
   const rows: MetricsRow[] = [];
   let ended = false;
   while (pos < bytes.byteLength) {

@@ -37,7 +37,7 @@ export const isMagic = (b: Uint8Array, at = 0): boolean => MAGIC.every((m, i) =>
 // --- encoding ----------------------------------------------------------------------------
 
 /** Frames an encoded flatbuffer message: continuation, padded length, flatbuffer, padding. */
-function frame(flatbuffer: Uint8Array): Uint8Array {
+export function frame(flatbuffer: Uint8Array): Uint8Array {
   const aligned = (flatbuffer.byteLength + 8 + 7) & ~7;
   const out = new Uint8Array(aligned);
   const dv = new DataView(out.buffer);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { blasInfo, installBlasMatMul } from '@vsae/blas';
 import { UsageError, VsaeError } from '@vsae/data';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -13,6 +14,10 @@ export interface BackendInfo {
   tfName: string;
   /** How it was chosen, for `vsae info` and logs. */
   detail: string;
+  /** Who computes matrix products: OpenBLAS through @vsae/blas (wasm/cpu when available) or the backend itself. */
+  matmul: string;
+  /** True when @vsae/blas replaced the backend's matrix-product kernel. */
+  blas: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -83,10 +88,16 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       : await tryCpu();
     if (why === undefined) {
       await tf.ready();
+      const tfName = tf.getBackend();
+      // wasm and cpu run products on one thread, and transposed ones 10–40× slower; the
+      // optional native BLAS (VSAE_BLAS=0 turns it off) runs every variant on all cores.
+      const blas = tfName === 'wasm' || tfName === 'cpu' ? installBlasMatMul(tfName) : { installed: false, reason: '' };
       active = {
         name: candidate,
-        tfName: tf.getBackend(),
+        tfName,
         detail: skipped.length ? `auto: ${skipped.join('; ')}` : name === 'auto' ? 'auto: fastest available' : 'requested',
+        matmul: blas.installed ? `OpenBLAS (${blas.reason})` : tfName === 'wasm' ? `wasm XNNPACK, one thread${blas.reason ? ` (native BLAS not used: ${blas.reason})` : ''}` : tfName,
+        blas: blas.installed,
       };
       return active;
     }
@@ -112,4 +123,4 @@ export function installHint(name: Exclude<BackendName, 'auto'>): string {
   }
 }
 
-export { tf };
+export { tf, blasInfo };

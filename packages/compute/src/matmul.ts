@@ -1,13 +1,15 @@
-import { tf } from './backend.js';
+import { activeBackend, tf } from './backend.js';
 
 /**
  * Whether the active backend runs products with a transposed operand much slower than plain
- * ones, so that materialising the transpose first pays. True for wasm (XNNPACK handles only
+ * ones, so that materialising the transpose first pays. True for wasm without the native BLAS
+ * of @vsae/blas (XNNPACK handles only
  * the plain layout: `a·bᵀ` ~10× and `aᵀ·b` ~15× slower, an explicit transpose costs ~5% of a
  * product); false for the native TensorFlow backends (free) and the plain cpu backend (uniformly slow).
  */
 export function transposeIsSlow(backend: string = tf.getBackend()): boolean {
-  return backend === 'wasm';
+  // With @vsae/blas installed every transpose variant runs at full speed (OpenBLAS).
+  return backend === 'wasm' && !(activeBackend()?.tfName === 'wasm' && activeBackend()?.blas);
 }
 
 /** `op(a)·op(b)` on the fast path of the active backend (no gradient). */

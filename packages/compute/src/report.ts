@@ -12,6 +12,8 @@ export interface BackendReport {
   tfjsVersion: string;
   /** wasm only: whether SIMD and multi-threading are used (threads are off under Node in tfjs 4). */
   wasm?: { simd: boolean; threads: boolean };
+  /** Who computes matrix products (OpenBLAS through @vsae/blas, or the backend itself). */
+  matmul: string;
   /** How to get a faster backend, or undefined when the fastest one is in use. */
   hint?: string;
 }
@@ -45,6 +47,7 @@ export async function backendReport(): Promise<BackendReport> {
     autoPick,
     backends,
     tfjsVersion: tf.version_core,
+    matmul: active.matmul,
   };
   if (active.name === 'wasm') {
     report.wasm = {
@@ -70,6 +73,7 @@ export function formatBackendReport(r: BackendReport): string {
     `tfjs: ${r.tfjsVersion}`,
     ...r.backends.map((b) => `  ${b.installed ? '✓' : '·'} ${b.name.padEnd(15)} ${b.package}${b.version ? `@${b.version}` : ' (not installed)'}`),
   ];
+  lines.push(`matrix products: ${r.matmul}`);
   if (r.wasm) lines.push(`wasm: SIMD ${r.wasm.simd ? 'on' : 'off'}, threads ${r.wasm.threads ? 'on' : 'off (one thread under Node)'}`);
   if (r.hint) lines.push(`faster: ${r.hint}`);
   return lines.join('\n');

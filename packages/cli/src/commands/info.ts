@@ -36,42 +36,24 @@ export const command: CommandSpec = {
   },
   async run(args) {
     const g = getters(args);
-    const { initBackend, isInstalled, installHint, tf } = await import('@vsae/compute');
-    const backend = await initBackend(g.str('backend'));
-    const installed = {
-      'tensorflow-gpu': isInstalled('@tensorflow/tfjs-node-gpu'),
-      tensorflow: isInstalled('@tensorflow/tfjs-node'),
-      wasm: isInstalled('@tensorflow/tfjs-backend-wasm'),
-      cpu: isInstalled('@tensorflow/tfjs-backend-cpu'),
-    };
-    const flags: Record<string, unknown> = {};
-    if (backend.tfName === 'wasm') {
-      flags.simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      flags.threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    }
+    const { initBackend, backendReport, formatBackendReport } = await import('@vsae/compute');
+    await initBackend(g.str('backend'));
+    const report = await backendReport();
     const info = {
       vsae: versionOf('@vsae/cli') ?? 'unknown',
       node: process.versions.node,
       platform: `${os.platform()} ${os.arch()}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-      tfjs: versionOf('@tensorflow/tfjs-core'),
       'apache-arrow': versionOf('apache-arrow'),
-      backend: { name: backend.name, detail: backend.detail, ...flags },
-      installed,
+      ...report,
     };
     if (g.bool('json')) {
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       return 0;
     }
-    const faster =
-      backend.name === 'tensorflow-gpu' ? 'This is the fastest backend vsae knows.'
-      : backend.name === 'tensorflow' ? `For a CUDA GPU: ${installHint('tensorflow-gpu')}`
-      : `Faster: ${installHint('tensorflow')} With a CUDA GPU: ${installHint('tensorflow-gpu')}`;
     const lines = [
-      `vsae ${info.vsae}  node ${info.node}  tfjs ${info.tfjs}  apache-arrow ${info['apache-arrow']}`,
+      `vsae ${info.vsae}  node ${info.node}  apache-arrow ${info['apache-arrow']}`,
       `machine: ${info.platform}`,
-      `backend in use: ${backend.name} (${backend.detail})${backend.tfName === 'wasm' ? `, simd ${String(flags.simd)}, threads ${String(flags.threads)}` : ''}`,
-      `installed: ${Object.entries(installed).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', ')}`,
-      faster,
+      formatBackendReport(report),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

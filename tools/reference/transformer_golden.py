@@ -68,6 +68,20 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
+def read_safetensors(path):
+    raw = open(path, 'rb').read()
+    n = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == '__metadata__':
+            continue
+        assert e['dtype'] == 'F32', e
+        b, en = e['data_offsets']
+        out[name] = torch.frombuffer(bytearray(raw[8 + n + b:8 + n + en]), dtype=torch.float32).reshape(e['shape'])
+    return out
+
+
 # ---------------------------------------------------------------- reference byte-level BPE
 
 def bytes_to_unicode():
@@ -488,6 +502,21 @@ def main():
     _, logits_abl = tl_forward(W, lcfg, tokens, ablate='blocks.0.mlp.hook_post')
     golden(os.path.join(OUT, 'gelu1l-tiny.golden.safetensors'), tokens, hooks, logits,
            ce_per_window(logits, tokens), logits_abl, ce_per_window(logits_abl, tokens))
+    # ---- the real tiny-random-gpt2 (read in place, never copied): a reference forward for one
+    # tokenized sentence, so the test of the real checkpoint checks values, not only shapes.
+    W = read_safetensors(os.path.join(SHARED_TOK, 'model.safetensors'))
+    rcfg = json.load(open(os.path.join(SHARED_TOK, 'config.json')))
+    sentence = 'Fellow-Citizens of the Senate and House of Representatives:'
+    ids = reference_encode(sentence, gtok['model']['vocab'], gtok['model']['merges'], False, False)
+    tokens = torch.tensor([[0] + ids[:11]])  # BOS (<|endoftext|> = 0 in its tokenizer) + 11 tokens
+    hooks, logits = gpt2_forward(W, rcfg, tokens)
+    write_safetensors(os.path.join(OUT, 'tiny-random-gpt2.golden.safetensors'), {
+        'tokens': tokens.to(torch.int32),
+        'blocks.0.mlp.hook_post': hooks['blocks.0.mlp.hook_post'].float(),
+        'blocks.4.hook_resid_post': hooks['blocks.4.hook_resid_post'].float(),
+        'logits': logits.float(),
+    }, {'text': sentence})
+
     # ---- a small checkpoint of views and dtypes with known values (arange), for the reader
     base = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
     views = collections.OrderedDict()

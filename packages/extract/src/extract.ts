@@ -1,0 +1,365 @@
+/**
+ * `extract`: runs a language model over a corpus and writes the activations of one or more
+ * hooks (one dataset each, all from the same forward passes). Rows are the corpus's windows in
+ * order — row r is window ⌊r / k⌋, position p0 + r mod k, with k rows per window — so a rerun
+ * with `resume` knows exactly which rows its complete shards hold and continues after them, with
+ * no duplicated or missing rows. Memory holds one batch of windows; it does not grow with
+ * `maxTokens`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { activeBackend, initBackend } from '@vsae/compute';
+import { InputError, Progress, UsageError, VsaeError, createDatasetWriter, formatDuration } from '@vsae/data';
+import type { DatasetWriter } from '@vsae/data';
+import { checkHooks, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
+import type { TextTokenizer, TransformerConfig } from '@vsae/transformer';
+import { arrowSource, jsonlSource, textSource } from './sources.js';
+import type { TokenSource } from './sources.js';
+import { windows } from './windows.js';
+
+export interface ExtractOptions {
+  /** Model directory (Hugging Face GPT-2, or TransformerLens GELU-1L). */
+  model: string;
+  /** TransformerLens hook names; or give `layer` and `actName` (get_act_name shorthand). */
+  hooks?: string[];
+  layer?: number;
+  actName?: string;
+  /** Plain text ('-' for stdin) or JSONL with a `text` field (by extension .jsonl / .ndjson). */
+  text?: string;
+  /** Arrow file (or '-') with a `text` or a `tokens` List<Int32> column. */
+  dataset?: string;
+  /** tokenizer.json to use instead of the model directory's. */
+  tokenizer?: string;
+  /** Tokens per window (default 128). */
+  context?: number;
+  prependBos?: boolean;
+  /** Write no rows for the BOS position (needs prependBos). */
+  excludeBos?: boolean;
+  /** Stop after this many rows (tokens) per hook. */
+  maxTokens?: number;
+  /** Windows per forward pass (default 8). */
+  batchSize?: number;
+  /** Output: a file, '-' (Arrow stream on stdout), or a directory (sharded, or several hooks). */
+  out: string;
+  /** Write sharded directories with this many rows per shard. */
+  shardRows?: number;
+  /** Continue sharded outputs after their last complete shard. */
+  resume?: boolean;
+  /** Token put between documents: the tokenizer's EOS (default) or none. */
+  docSeparator?: 'eos' | 'none';
+  backend?: string;
+  quiet?: boolean;
+  /** Stops cleanly after the current batch (complete shards kept, resumable). */
+  signal?: AbortSignal;
+  /** Where the Arrow stream goes for out '-' (default stdout). */
+  stdout?: NodeJS.WritableStream;
+}
+
+export interface ExtractOutput {
+  hook: string;
+  path: string;
+  dIn: number;
+  /** Rows in the dataset (including rows kept from an earlier run). */
+  rows: number;
+  /** Rows kept from an earlier run (resume). */
+  resumedRows: number;
+}
+
+export interface ExtractSummary {
+  model: string;
+  source: string;
+  context: number;
+  windows: number;
+  /** Tokens run through the model in this call. */
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  outputs: ExtractOutput[];
+  interrupted: boolean;
+  backend: string;
+}
+
+/** The options that decide which rows are written, in the order written; a resume must match them. */
+interface RowKey {
+  model: string;
+  hook: string;
+  input: string;
+  tokenizer: string | null;
+  context: number;
+  prependBos: boolean;
+  excludeBos: boolean;
+  docSeparator: string;
+}
+
+function sourceName(cfg: TransformerConfig): string {
+  if (cfg.family === 'gpt2') return 'gpt2';
+  return cfg.nLayers === 1 && cfg.actFn === 'gelu' ? 'gelu-1l' : 'transformer-lens';
+}
+
+function resolveHooks(o: ExtractOptions, cfg: TransformerConfig): string[] {
+  let hooks: string[];
+  if (o.hooks && o.hooks.length > 0) {
+    if (o.actName !== undefined) throw new UsageError('give either --hook or --layer with --act-name, not both');
+    hooks = o.hooks;
+  } else if (o.actName !== undefined) {
+    hooks = [getActName(o.actName, o.layer ?? 0)];
+  } else {
+    throw new UsageError('name the activations to extract: --hook blocks.0.mlp.hook_post (several: comma-separated), or --layer 0 --act-name post');
+  }
+  if (new Set(hooks).size !== hooks.length) throw new UsageError(`a hook is named twice in ${hooks.join(',')}`);
+  checkHooks(cfg, hooks);
+  for (const h of hooks) {
+    if (hookWidth(cfg, h) === undefined) {
+      throw new UsageError(`${h} is an attention map [batch, head, query, key], not one vector per token; extract hook_q, hook_k, hook_v or hook_z instead`);
+    }
+  }
+  return hooks;
+}
+
+/** Where each hook's dataset goes. */
+function outputPaths(o: ExtractOptions, hooks: string[]): string[] {
+  if (hooks.length === 1) return [o.out];
+  if (o.out === '-') throw new UsageError('several hooks write several datasets: give -o a directory, not - (stdout)');
+  return hooks.map((h) => path.join(o.out, o.shardRows ? h : `${h}.arrow`));
+}
+
+function checkResumable(file: string, key: RowKey): void {
+  const json = path.join(file, '_dataset.json');
+  if (!fs.existsSync(json)) return;
+  let info: { metadata?: Record<string, string> };
+  try {
+    info = JSON.parse(fs.readFileSync(json, 'utf8')) as typeof info;
+  } catch (e) {
+    throw new InputError(json, `is not valid JSON (${(e as Error).message}); the dataset cannot be resumed`, { cause: e });
+  }
+  let old: { rows?: RowKey } | undefined;
+  try {
+    old = JSON.parse(info.metadata?.['vsae:config'] ?? 'null') as typeof old;
+  } catch {
+    old = undefined;
+  }
+  const prev = old?.rows;
+  if (!prev) throw new VsaeError(`cannot resume ${file}: it was not written by vsae extract`);
+  const diff = (Object.keys(key) as Array<keyof RowKey>).filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(key[k]));
+  if (diff.length) {
+    throw new VsaeError(
+      `cannot resume ${file}: it was made with different ${diff.map((k) => `${k} (${JSON.stringify(prev[k])} then, ${JSON.stringify(key[k])} now)`).join(', ')}; rerun with the same options or write elsewhere`,
+    );
+  }
+}
+
+function openSource(o: ExtractOptions, tok: TextTokenizer | undefined): Promise<TokenSource> | TokenSource {
+  if (o.dataset !== undefined) return arrowSource(o.dataset, tok);
+  const file = o.text!;
+  if (!tok) throw new UsageError('reading text needs a tokenizer'); // guarded by the caller
+  return /\.(jsonl|ndjson)$/i.test(file) ? jsonlSource(file, tok) : textSource(file, tok);
+}
+
+export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
+  // --- options that need no model
+  if ((o.text === undefined) === (o.dataset === undefined)) throw new UsageError('give the corpus as --text FILE (plain text or JSONL) or as --dataset FILE.arrow (one of them)');
+  const context = o.context ?? 128;
+  const batchSize = o.batchSize ?? 8;
+  for (const [k, v] of [['context', context], ['batch-size', batchSize], ['max-tokens', o.maxTokens], ['shard-rows', o.shardRows]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UsageError(`--${k} must be a positive whole number, got ${v}`);
+  }
+  if (o.excludeBos && !o.prependBos) throw new UsageError('--exclude-bos needs --prepend-bos (there is no BOS position to leave out)');
+  if (o.resume && !o.shardRows) throw new UsageError('--resume continues a sharded directory: give --shard-rows too (a single file is written whole or not at all)');
+  if (o.shardRows && o.out === '-') throw new UsageError('--shard-rows writes a directory; it cannot go to stdout (-o -)');
+  if (o.prependBos && context < 2) throw new UsageError('--context must be at least 2 with --prepend-bos');
+
+  // --- model
+  const cfg = readModelConfig(o.model);
+  if (context > cfg.nCtx) throw new UsageError(`--context ${context} is longer than the model's context of ${cfg.nCtx} tokens; use --context ${cfg.nCtx} or less`);
+  const hooks = resolveHooks(o, cfg);
+  const outs = outputPaths(o, hooks);
+  if (hooks.length > 1) {
+    try {
+      fs.mkdirSync(o.out, { recursive: true });
+    } catch (e) {
+      throw new VsaeError(`cannot create the output directory ${o.out}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const backend = await initBackend(o.backend);
+  const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
+  const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');
+  if (o.text !== undefined && !fs.existsSync(tokFile)) {
+    throw new InputError(o.model, `has no tokenizer.json${cfg.tokenizerName ? ` (this model uses ${cfg.tokenizerName}'s)` : ''}; put it in the model directory or pass --tokenizer FILE`);
+  }
+  const { model, tokenizer } = await loadModel(o.model, { tokenizer: needTokenizer && fs.existsSync(tokFile) ? tokFile : false });
+  try {
+    let bos: number | undefined;
+    if (o.prependBos) {
+      if (!tokenizer) throw new InputError(o.model, 'has no tokenizer.json to take the BOS token from; pass --tokenizer FILE');
+      if (tokenizer.bos === undefined) throw new InputError(tokenizer.path, 'defines no BOS token (no bos_token in tokenizer_config.json and no <|endoftext|>); extract without --prepend-bos');
+      bos = tokenizer.bos;
+    }
+    const separator = (o.docSeparator ?? 'eos') === 'eos' ? tokenizer?.eos : undefined;
+    const source = await openSource(o, tokenizer);
+    const p0 = o.excludeBos ? 1 : 0;
+    const perWindow = context - p0;
+    const key = (hook: string): RowKey => ({
+      model: o.model,
+      hook,
+      input: o.text ?? o.dataset!,
+      tokenizer: tokenizer?.path ?? null,
+      context,
+      prependBos: Boolean(o.prependBos),
+      excludeBos: Boolean(o.excludeBos),
+      docSeparator: separator === undefined ? 'none' : 'eos',
+    });
+
+    // --- writers (resume: each output continues after its own complete shards)
+    const writers: DatasetWriter[] = [];
+    const widths = hooks.map((h) => hookWidth(cfg, h)!);
+    try {
+      for (let i = 0; i < hooks.length; i++) {
+        if (o.resume) checkResumable(outs[i]!, key(hooks[i]!));
+        writers.push(
+          await createDatasetWriter(outs[i]!, {
+            meta: {
+              source: sourceName(cfg),
+              dIn: widths[i]!,
+              model: o.model,
+              hook: hooks[i]!,
+              context,
+              tokenizer: tokenizer?.path,
+              bos,
+              config: {
+                rows: key(hooks[i]!),
+                maxTokens: o.maxTokens ?? null,
+                batchSize,
+                backend: backend.name,
+                source: source.kind,
+                tool: 'vsae extract',
+              },
+            },
+            columns: { seq: true, pos: true, token: true },
+            ...(o.shardRows ? { shardRows: o.shardRows } : {}),
+            ...(o.resume ? { resume: true } : {}),
+            ...(o.out === '-' && o.stdout ? { stdout: o.stdout } : {}),
+          }),
+        );
+      }
+    } catch (e) {
+      for (const w of writers) await w.abort();
+      throw e;
+    }
+    const start = writers.map((w) => w.rowsWritten);
+    const limit = o.maxTokens ?? Infinity;
+    const skip = Math.min(...start);
+    const written = start.map(() => 0);
+    const progress = new Progress({ unit: 'tokens', total: o.maxTokens, label: `extract ${hooks.length === 1 ? hooks[0] : `${hooks.length} hooks`}`, quiet: o.quiet ?? false });
+    const t0 = performance.now();
+    let tokensRun = 0;
+    let windowsSeen = 0;
+    let interrupted = false;
+    let rowsDone = Math.min(skip, limit);
+
+    const runBatch = async (batch: Int32Array[], firstSeq: number): Promise<void> => {
+      const B = batch.length;
+      const ids = new Int32Array(B * context);
+      batch.forEach((w, b) => ids.set(w, b * context));
+      for (let i = 0; i < ids.length; i++) {
+        if (ids[i]! >= cfg.dVocab || ids[i]! < 0) {
+          throw new InputError(source.path, `holds token id ${ids[i]} (window ${firstSeq + Math.floor(i / context)}), outside the model's vocabulary of ${cfg.dVocab}; the tokenizer or tokens do not belong to this model`);
+        }
+      }
+      const { captures } = model.run(ids, { shape: [B, context], capture: hooks });
+      tokensRun += B * context;
+      try {
+        for (let i = 0; i < hooks.length; i++) {
+          const data = captures.get(hooks[i]!)!.dataSync() as Float32Array;
+          const w = widths[i]!;
+          // Global rows of this batch: [firstSeq·k, (firstSeq+B)·k); write those ≥ this output's start and < limit.
+          const from = Math.max(firstSeq * perWindow, start[i]!);
+          const to = Math.min((firstSeq + B) * perWindow, limit);
+          if (to <= from) continue;
+          const n = to - from;
+          const act = new Float32Array(n * w);
+          const seq = new BigInt64Array(n);
+          const pos = new Int32Array(n);
+          const token = new Int32Array(n);
+          for (let r = from; r < to; r++) {
+            const win = Math.floor(r / perWindow);
+            const p = p0 + (r % perWindow);
+            const b = win - firstSeq;
+            const j = r - from;
+            act.set(data.subarray((b * context + p) * w, (b * context + p + 1) * w), j * w);
+            seq[j] = BigInt(win);
+            pos[j] = p;
+            token[j] = ids[b * context + p]!;
+          }
+          await writers[i]!.write({ numRows: n, act, seq, pos, token });
+          written[i]! += n;
+        }
+      } finally {
+        for (const t of captures.values()) t.dispose();
+      }
+    };
+
+    const fraction = (): Record<string, string | number> => {
+      const f = source.fraction();
+      if (o.maxTokens !== undefined || f === undefined || f <= 0) return {};
+      const s = (performance.now() - t0) / 1000;
+      return { input: `${(100 * f).toFixed(1)}%`, eta: formatDuration((s / f) * (1 - f)) };
+    };
+
+    try {
+      const batch: Int32Array[] = [];
+      let batchSeq = 0;
+      let seq = 0;
+      const firstNeeded = Math.floor(skip / perWindow);
+      const lastNeeded = Number.isFinite(limit) ? Math.ceil(limit / perWindow) : Infinity; // exclusive
+      for await (const w of windows(source.pieces(), { context, bos, separator })) {
+        const s = seq++;
+        if (s >= lastNeeded) break;
+        windowsSeen = s + 1;
+        if (s < firstNeeded) continue; // rows already in complete shards (resume)
+        if (batch.length === 0) batchSeq = s;
+        batch.push(w);
+        if (batch.length === batchSize) {
+          await runBatch(batch, batchSeq);
+          batch.length = 0;
+          rowsDone = Math.min(windowsSeen * perWindow, limit);
+          progress.update(rowsDone, fraction());
+          if (o.signal?.aborted || writers.every((wr) => (wr as { downstreamClosed?: boolean }).downstreamClosed)) {
+            interrupted = Boolean(o.signal?.aborted);
+            break;
+          }
+        }
+      }
+      if (batch.length > 0 && !interrupted) {
+        await runBatch(batch, batchSeq);
+        rowsDone = Math.min(windowsSeen * perWindow, limit);
+      }
+      if (interrupted) {
+        for (const wr of writers) await wr.abort();
+      } else {
+        if (written.every((r, i) => r + start[i]! === 0)) {
+          throw new InputError(source.path, `holds ${windowsSeen === 0 ? 'fewer tokens than one window' : 'no rows to write'} of ${context}${o.prependBos ? ` (BOS + ${context - 1})` : ''} tokens; give more text or a shorter --context`);
+        }
+        for (const wr of writers) await wr.close();
+      }
+    } catch (e) {
+      for (const wr of writers) await wr.abort();
+      throw e;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    progress.finish({ windows: windowsSeen });
+    return {
+      model: o.model,
+      source: source.path,
+      context,
+      windows: windowsSeen,
+      tokens: tokensRun,
+      seconds,
+      tokensPerSecond: seconds > 0 ? tokensRun / seconds : 0,
+      outputs: hooks.map((h, i) => ({ hook: h, path: outs[i]!, dIn: widths[i]!, rows: writers[i]!.rowsWritten, resumedRows: start[i]! })),
+      interrupted,
+      backend: activeBackend()?.name ?? backend.name,
+    };
+  } finally {
+    model.dispose();
+  }
+}

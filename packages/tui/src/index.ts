@@ -1,1 +1,13 @@
-export {};
+export { runDashboard, runTable } from './dashboard.js';
+export type { DashboardOptions } from './dashboard.js';
+export { App } from './App.js';
+export type { AppProps } from './App.js';
+export { RunsStore } from './runs-store.js';
+export type { StoreSnapshot, AnalysisState, RunsStoreOptions } from './runs-store.js';
+export { MetricsFollower } from './metrics-follower.js';
+export { formatRunTable, RUN_COLUMNS, sortRuns, filterRuns } from './run-table.js';
+export type { RunColumn, SortState } from './run-table.js';
+export { sanitizeText, isSafeText } from './sanitize.js';
+export { plotLine, blockBars } from './chart.js';
+export type { Plot, PlotOptions } from './chart.js';
+export type { RunEntry, MetricsSeries, FeatureInfo, FeatureTable, TopExample, SummaryNumbers } from './model.js';

@@ -1,0 +1,80 @@
+import * as fs from 'node:fs';
+import { InputError } from '@vsae/data';
+import { render } from 'ink';
+import { App } from './App.js';
+import { formatRunTable } from './run-table.js';
+import { RunsStore } from './runs-store.js';
+
+export interface DashboardOptions {
+  /** Directory holding run directories (default `runs`). */
+  runsDir?: string;
+  /** Poll interval in ms (default 500). */
+  intervalMs?: number;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+// Alternate screen buffer: the dashboard takes the whole window and leaves the shell's
+// scrollback as it was when it quits.
+const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALT_SCREEN = '\x1b[?1049l';
+
+function checkRunsDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new InputError(dir, 'no such directory; pass the directory that holds your runs (vsae dash RUNS_DIR), or train one with vsae train -o RUNS_DIR/NAME');
+  }
+  if (!st.isDirectory()) throw new InputError(dir, 'is not a directory; pass the directory that holds your run directories');
+}
+
+/**
+ * The run list as a plain table (no colour, no escape sequences, file text sanitized),
+ * read once. What `vsae dash` prints when stdout is not a terminal.
+ */
+export function runTable(runsDir: string): string {
+  checkRunsDir(runsDir);
+  const store = new RunsStore(runsDir);
+  store.refresh();
+  const snap = store.snapshot();
+  if (snap.message) throw new InputError(runsDir, `cannot list runs: ${snap.message}`);
+  return formatRunTable(snap.runs);
+}
+
+/**
+ * `vsae dash`: the interactive dashboard when stdout and stdin are terminals, otherwise the
+ * run list printed once as a plain table. Resolves with the exit code when the user quits.
+ */
+export async function runDashboard(opts: DashboardOptions = {}): Promise<number> {
+  const runsDir = opts.runsDir ?? 'runs';
+  const stdout = opts.stdout ?? process.stdout;
+  const stdin = opts.stdin ?? process.stdin;
+  const stderr = opts.stderr ?? process.stderr;
+  checkRunsDir(runsDir);
+  if (!stdout.isTTY || !stdin.isTTY) {
+    const table = runTable(runsDir);
+    stdout.write(table);
+    if (table.split('\n').length <= 2) stderr.write(`vsae dash: no runs in ${runsDir} yet (a run is a directory with cfg.json)\n`);
+    if (stdout.isTTY && !stdin.isTTY) stderr.write('vsae dash: stdin is not a terminal, so the run list was printed once; run vsae dash from a terminal for the dashboard\n');
+    return 0;
+  }
+  const store = new RunsStore(runsDir, opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs });
+  store.refresh();
+  stdout.write(ENTER_ALT_SCREEN);
+  const leave = (): void => {
+    stdout.write(LEAVE_ALT_SCREEN);
+  };
+  process.once('exit', leave);
+  try {
+    const app = render(<App store={store} />, { stdout, stdin, stderr, exitOnCtrlC: true, patchConsole: true });
+    store.start();
+    await app.waitUntilExit();
+  } finally {
+    store.stop();
+    process.off('exit', leave);
+    leave();
+  }
+  return 0;
+}

@@ -19,7 +19,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { EOS, columnStarts, decodeMessage, encodeRecordBatch, encodeSchemaMessage, parsePrefix, recordBatchHeaderOf, schemaOf } from './_ipc.js';
+import { EOS, columnStarts, decodeMessage, encodeRecordBatch, encodeSchemaMessage, parsePrefix, readAtSync, recordBatchHeaderOf, schemaOf } from './_ipc.js';
 import { writeFileAtomicSync } from './atomic.js';
 import { InputError, VsaeError } from './errors.js';
 import type { MetricsColumn, MetricsRead, MetricsRow, MetricsWriterOptions } from './types.js';
@@ -124,35 +124,52 @@ function metricsColumnOf(file: string, f: Field): MetricsColumn & { bytes: numbe
  * rows after it are returned, so a dashboard can follow a live run cheaply.
  */
 export function readMetrics(file: string, opts: { fromByte?: number } = {}): MetricsRead {
-  let bytes: Buffer;
+  let fd: number;
   try {
-    bytes = fs.readFileSync(file);
+    fd = fs.openSync(file, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' ? 'no such file; the run has not logged a step yet, or the path is wrong' : `cannot read it (${(e as Error).message})`, { cause: e });
   }
-  return parseMetrics(bytes, file, opts.fromByte);
+  try {
+    const size = fs.fstatSync(fd).size;
+    // The schema from the start, then only the bytes from `fromByte` on: following a long run
+    // reads what was appended, not the whole file.
+    let head = readAtSync(fd, 0, Math.min(size, 1 << 16));
+    const p0 = parsePrefix(head.subarray(0, 8));
+    if (typeof p0 === 'object' && p0.prefix + p0.len > head.byteLength && p0.prefix + p0.len <= size) head = readAtSync(fd, 0, p0.prefix + p0.len);
+    const from = opts.fromByte ?? 0;
+    if (from <= head.byteLength || head.byteLength === size) return parseMetrics(size <= head.byteLength ? head : readAtSync(fd, 0, size), file, from);
+    return parseMetrics(head, file, from, readAtSync(fd, from, size - from), from);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-/** Parses the bytes of a metrics stream (see readMetrics); `file` names it in errors. */
-export function parseMetrics(bytes: Uint8Array, file: string, fromByte?: number): MetricsRead {
+/**
+ * Parses a metrics stream (see readMetrics); `file` names it in errors. `head` holds the file
+ * from byte 0 (at least the schema); `tail` the bytes from `tailStart` on (default: head).
+ */
+export function parseMetrics(head: Uint8Array, file: string, fromByte?: number, tail: Uint8Array = head, tailStart = 0): MetricsRead {
   const empty = (nextByte: number): MetricsRead => ({ columns: [], metadata: {}, rows: [], nextByte, ended: false });
   // Schema message first.
-  const p0 = parsePrefix(bytes.subarray(0, 8));
+  const p0 = parsePrefix(head.subarray(0, 8));
   if (p0 === 'short') return empty(0);
-  if (p0 === 'eos' || p0.len <= 0 || p0.len > bytes.byteLength + (1 << 20)) {
+  if (p0 === 'eos' || p0.len <= 0 || p0.len > (1 << 24)) {
     throw new InputError(file, 'is not an Arrow IPC stream (metrics.arrows must start with a schema message)');
   }
-  if (p0.prefix + p0.len > bytes.byteLength) return empty(0);
-  const schema = schemaOf(file, decodeMessage(file, bytes.subarray(p0.prefix, p0.prefix + p0.len), 'at byte 0'));
+  if (p0.prefix + p0.len > head.byteLength) return empty(0);
+  const schema = schemaOf(file, decodeMessage(file, head.subarray(p0.prefix, p0.prefix + p0.len), 'at byte 0'));
   const cols = schema.fields.map((f) => metricsColumnOf(file, f));
   const starts = columnStarts(schema, []);
   const afterSchema = p0.prefix + p0.len;
-  let pos = Math.max(afterSchema, fromByte ?? 0);
+  let pos = Math.max(afterSchema, fromByte ?? 0, tailStart);
+  const end = tailStart + tail.byteLength;
+  const at = (a: number, b: number) => tail.subarray(a - tailStart, b - tailStart);
   const rows: MetricsRow[] = [];
   let ended = false;
-  while (pos < bytes.byteLength) {
-    const p = parsePrefix(bytes.subarray(pos, pos + 8));
+  while (pos < end) {
+    const p = parsePrefix(at(pos, pos + 8));
     if (p === 'short') break;
     if (p === 'eos') {
       ended = true;
@@ -160,12 +177,12 @@ export function parseMetrics(bytes: Uint8Array, file: string, fromByte?: number)
     }
     if (p.len <= 0) throw new InputError(file, `has a corrupt message length at byte ${pos}; the file is damaged`);
     const bodyAt = pos + p.prefix + p.len;
-    if (bodyAt > bytes.byteLength) break; // metadata still being written
-    const m = decodeMessage(file, bytes.subarray(pos + p.prefix, bodyAt), `at byte ${pos}`);
-    if (bodyAt + m.bodyLength > bytes.byteLength) break; // body still being written
+    if (bodyAt > end) break; // metadata still being written
+    const m = decodeMessage(file, at(pos + p.prefix, bodyAt), `at byte ${pos}`);
+    if (bodyAt + m.bodyLength > end) break; // body still being written
     if (m.headerType === MessageHeader.RecordBatch) {
       const h = recordBatchHeaderOf(file, m, `at byte ${pos}`);
-      const body = bytes.subarray(bodyAt, bodyAt + m.bodyLength);
+      const body = at(bodyAt, bodyAt + m.bodyLength);
       const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
       const n = h.length;
       const base = rows.length;
@@ -178,8 +195,8 @@ export function parseMetrics(bytes: Uint8Array, file: string, fromByte?: number)
         if (!node || !data || data.offset + n * c.bytes > body.byteLength) throw new InputError(file, `record batch at byte ${pos} is damaged (column "${c.name}")`);
         for (let i = 0; i < n; i++) {
           const isNull = node.nullCount > 0 && valid && valid.length > 0 && ((body[valid.offset + (i >> 3)]! >> (i & 7)) & 1) === 0;
-          const at = data.offset + i * c.bytes;
-          rows[base + i]![c.name] = isNull ? NaN : !c.float ? dv.getInt32(at, true) : c.bytes === 8 ? dv.getFloat64(at, true) : dv.getFloat32(at, true);
+          const off = data.offset + i * c.bytes;
+          rows[base + i]![c.name] = isNull ? NaN : !c.float ? dv.getInt32(off, true) : c.bytes === 8 ? dv.getFloat64(off, true) : dv.getFloat32(off, true);
         }
       });
     } else if (m.headerType === MessageHeader.Schema) {

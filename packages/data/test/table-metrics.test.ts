@@ -141,6 +141,24 @@ describe('metrics.arrows', () => {
     expect(readMetrics(f, { fromByte: r2.nextByte }).ended).toBe(true);
   });
 
+  it('follows a long file by reading only what was appended', () => {
+    const f = path.join(tmp.dir, 'long.arrows');
+    const w = new MetricsWriter(f, { arch: 'sae', metadata: meta });
+    for (let s = 1; s <= 400; s++) w.append(row(s));
+    const first = readMetrics(f);
+    expect(first.nextByte).toBeGreaterThan(1 << 16);
+    expect(first.rows.map((x) => x.step)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    w.append(row(401));
+    w.append(row(402));
+    const next = readMetrics(f, { fromByte: first.nextByte });
+    expect(next.rows).toEqual([row(401), row(402)]);
+    expect(next.columns).toEqual(first.columns);
+    expect(next.metadata).toEqual(meta);
+    w.close();
+    const last = readMetrics(f, { fromByte: next.nextByte });
+    expect(last).toMatchObject({ rows: [], ended: true, nextByte: next.nextByte });
+  });
+
   it('resumes by keeping rows up to a step, rewritten as one readable stream', () => {
     const f = path.join(tmp.dir, 'resume.arrows');
     const w = new MetricsWriter(f, { arch: 'sae', metadata: meta });

@@ -23,7 +23,9 @@ if (!fs.existsSync(dist)) {
 }
 const { createDatasetWriter, openDataset } = await import(dist);
 
+// Not strict: tools/bench/run.mjs passes the same extra flags to every bench; others are ignored.
 const { values } = parseArgs({
+  strict: false,
   options: {
     rows: { type: 'string', default: '1000000' },
     dim: { type: 'string', default: '512' },

@@ -58,8 +58,11 @@ class Acc {
           const v = Number(values[j]!);
           s += v * v;
         }
-        this.normSum += Math.sqrt(s);
-        this.rows++;
+        // Rows holding NaN/Inf are counted above; the mean norm is over finite rows.
+        if (Number.isFinite(s)) {
+          this.normSum += Math.sqrt(s);
+          this.rows++;
+        }
       }
     }
   }

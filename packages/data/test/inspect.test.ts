@@ -58,6 +58,10 @@ describe('inspectDataset', () => {
     expect(byName.features!.zeroFrac).toBe(Array.from(features).filter((v) => v === 0).length / features.length);
     const norms = Array.from({ length: N }, (_, r) => Math.hypot(...Array.from(features.subarray(r * 2, r * 2 + 2))));
     expect(Math.abs(byName.features!.meanRowNorm! - norms.reduce((a, b) => a + b, 0) / N)).toBeLessThan(1e-9);
+    // act: rows 2 (NaN) and 500 (±Inf) are left out of the mean row norm.
+    const actNorms = Array.from({ length: N }, (_, r) => Math.hypot(...Array.from(act.subarray(r * D, (r + 1) * D)))).filter(Number.isFinite);
+    expect(actNorms.length).toBe(N - 2);
+    expect(Math.abs(byName.act!.meanRowNorm! - actNorms.reduce((a, b) => a + b, 0) / actNorms.length)).toBeLessThan(1e-9);
 
     const text = formatInspection(info);
     expect(text).toContain(`${dir}: sharded (3 shards), 2500 rows × d_in 8`);

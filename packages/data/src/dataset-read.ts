@@ -126,6 +126,9 @@ async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: n
 
 async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size: number, head: Uint8Array): Promise<ArrowIndex> {
   const first = parsePrefix(head);
+  if (Buffer.from(head.subarray(0, 4)).toString('latin1') === 'PAR1') {
+    throw new InputError(file, 'is a Parquet file, not Arrow IPC; convert it (e.g. pyarrow.feather.write_feather(pq.read_table(f), "x.arrow", compression="uncompressed"))');
+  }
   if (typeof first !== 'object' || first.len <= 0 || first.len > size) {
     throw new InputError(file, 'is not an Arrow IPC file or stream (no ARROW1 magic and no schema message at the start)');
   }

@@ -376,6 +376,7 @@ describe('errors that name the file and say what is wrong', () => {
   it('rejects a file that is not Arrow', async () => {
     const f = file('notes.arrow', 'hello, this is text and not arrow at all');
     await expectInputError(openDataset(f), new RegExp(`^${f}: is not an Arrow IPC file or stream`));
+    await expectInputError(openDataset(file('x.parquet', 'PAR1\u0015\u0004 and then parquet pages')), /is a Parquet file, not Arrow IPC; convert it/);
   });
 
   it('rejects a truncated file', async () => {

@@ -17,6 +17,7 @@ import { buildPrior, matrixPrior, type Prior } from '../src/prior.js';
 import { disposeParams, type Params } from '../src/model.js';
 import { adamUpdate, disposePriorTensors, lossAndGrads, priorTensors, zeroMoments, type AdamMoments } from '../src/step.js';
 import type { ModelSpec, ParamName } from '../src/types.js';
+import { tidy } from '../src/_tidy.js';
 
 const dir = fileURLToPath(new URL('./golden/', import.meta.url));
 const cases = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace('.safetensors', ''));
@@ -80,7 +81,7 @@ function run(name: string) {
   const snapshots: Record<string, Record<string, Float32Array>> = {};
   let terms: number[] = [];
   for (let k = 0; k < cfg.steps; k++) {
-    const next = tf.tidy(() => {
+    const next = tidy(() => {
       const x = tensorOf(st, `x.${k}`) as tf.Tensor2D;
       const eps = st.tensors.has(`eps.${k}`) ? (tensorOf(st, `eps.${k}`) as tf.Tensor2D) : undefined;
       const r = lossAndGrads(spec, pt, params, x, eps, cfg.coeff);

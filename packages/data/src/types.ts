@@ -6,15 +6,17 @@
  *   inspectDataset(path | '-') -> Promise<DatasetInspection>; formatInspection(info) -> string
  *   readSafetensors(path) / parseSafetensors(bytes, name) -> SafeTensors   (synchronous)
  *   writeSafetensors(path, tensors, metadata?) -> Promise<void>  (atomic; also ...Sync, serializeSafetensors)
- *   readTable(path) -> TableData; writeTable(path, columns, metadata?) -> Promise<void>  (atomic)
- *   new MetricsWriter(path, opts) / readMetrics(path, { fromByte }?)  run-dir metrics.arrows stream
+ *   readTable(path) -> TableData; writeTable(path, columns, metadata?) -> Promise<void>  (atomic;
+ *     also writeTableSync, makeTable -> apache-arrow Table)
+ *   new MetricsWriter(path, opts) / readMetrics(path, { fromByte }?) -> MetricsRead;
+ *     metricsColumns(arch) -> the contract's columns
  *   writeFileAtomic(path, data), writeJsonAtomic(path, value) (+ ...Sync), readJson(path)
- *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir)
+ *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir); RUN_FILES, RUN_ARCHS
  *   VsaeError, InputError, UsageError; Progress
  *
  * Changes to the first draft of this file (keep this list up to date):
  * - SafeTensors gained `path` and `get(name)` (the tensor in its own dtype, see TypedTensor).
- * - openDataset takes OpenDatasetOptions (`allowIncomplete`, `stdin` for tests); the dataset
+ * - openDataset takes OpenDatasetOptions (`allowIncomplete`, `stdin`, `allowTTY`); the dataset
  *   reports its `format` and, for sharded directories, `shards`.
  * - DatasetWriter gained `downstreamClosed` (stdout reader went away: EPIPE is a normal stop)
  *   and DatasetWriterOptions `stdout` (tests); `meta.dIn` must equal the `act` width written.

@@ -5,6 +5,7 @@
 #include <node_api.h>
 #include <dlfcn.h>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -23,8 +24,23 @@ get_threads_fn get_threads = nullptr;
 get_config_fn get_config = nullptr;
 std::string library;
 std::string load_error;
+int max_threads = 1;
+int current_threads = -1;
+
+// Products below this many multiply-adds run on one thread: waking the pool costs more than it
+// saves, and on a busy machine idle pool threads spinning for work slow everything else down.
+constexpr int64_t kThreadedWork = int64_t(1) << 23;
+
+void use_threads(int n) {
+  if (!set_threads || n == current_threads) return;
+  set_threads(n);
+  current_threads = n;
+}
 
 void load() {
+  // OpenBLAS's pool threads spin ~0.1 s waiting for more work by default, which on a shared
+  // 2-core machine steals the main thread's core; let them sleep sooner (unless the user chose).
+  setenv("OPENBLAS_THREAD_TIMEOUT", "20", 0);
   // Only optimised BLAS builds are worth it: the reference libblas is slower than XNNPACK.
   const char* names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libblis.so.4", "libmkl_rt.so"};
   for (const char* name : names) {
@@ -37,6 +53,7 @@ void load() {
     set_threads = reinterpret_cast<set_threads_fn>(dlsym(h, "openblas_set_num_threads"));
     get_threads = reinterpret_cast<get_threads_fn>(dlsym(h, "openblas_get_num_threads"));
     get_config = reinterpret_cast<get_config_fn>(dlsym(h, "openblas_get_config"));
+    max_threads = get_threads ? get_threads() : 1;
     return;
   }
   load_error = "no optimised BLAS library (libopenblas.so.0) found; on Debian install libopenblas0-pthread";
@@ -86,6 +103,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return off[k] >= 0 && off[k] % 4 == 0 && last <= (int64_t)length[k];
   };
   if (!inside(0, sA, M * K) || !inside(1, sB, K * N) || !inside(2, sC, M * N)) return throw_error(env, "gemm: operands outside their buffers");
+  use_threads(M * N * K * batch >= kThreadedWork ? max_threads : 1);
   for (int64_t i = 0; i < batch; i++) {
     const float* A = reinterpret_cast<const float*>(base[0] + off[0]) + i * sA;
     const float* B = reinterpret_cast<const float*>(base[1] + off[1]) + i * sB;
@@ -106,7 +124,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "library", v);
   napi_create_string_utf8(env, load_error.c_str(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "error", v);
-  napi_create_int32(env, get_threads ? get_threads() : 0, &v);
+  napi_create_int32(env, max_threads, &v);
   napi_set_named_property(env, obj, "threads", v);
   napi_create_string_utf8(env, get_config ? get_config() : "", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "config", v);
@@ -117,7 +135,10 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (set_threads && argc == 1) set_threads((int)num(env, argv[0]));
+  if (set_threads && argc == 1) {
+    max_threads = (int)num(env, argv[0]);
+    use_threads(max_threads);
+  }
   return nullptr;
 }
 

@@ -17,3 +17,5 @@ export { readCheckpoint, findCheckpoint, writeCheckpoint } from './checkpoint.js
 export type { Checkpoint, CheckpointMeta } from './checkpoint.js';
 export { estimateNormScale, foldScale } from './runfiles.js';
 export { TensorBoardWriter } from './tensorboard.js';
+export { loadSae } from './load.js';
+export type { LoadedSae, EncodeResult } from './load.js';

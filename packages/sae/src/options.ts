@@ -63,6 +63,8 @@ export interface TrainOptions {
   handleSignals?: boolean | undefined;
   /** Called with each logged metrics row. */
   onLog?: ((row: Record<string, number>) => void) | undefined;
+  /** Stream to read for input '-' (default process.stdin); for tests and embedding. */
+  stdin?: NodeJS.ReadableStream | undefined;
   /** Stream for the progress line (default process.stderr). */
   progressStream?: NodeJS.WriteStream | undefined;
 }

@@ -55,7 +55,7 @@ export function writeWeights(runDir: string, spec: Pick<ModelSpec, 'dIn' | 'dSae
 
 /** The options as written into cfg.json's `vsae` block and checkpoints (snake_case, JSON only). */
 export function optionsRecord(o: TrainOptions): Record<string, unknown> {
-  const skip = new Set(['signal', 'handleSignals', 'onLog', 'progressStream', 'quiet', 'resume', 'out']);
+  const skip = new Set(['signal', 'handleSignals', 'onLog', 'progressStream', 'stdin', 'quiet', 'resume', 'out']);
   const rec: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (skip.has(k) || v === undefined || typeof v === 'function') continue;

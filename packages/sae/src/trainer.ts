@@ -55,8 +55,8 @@ export function defaultBufferRows(o: Pick<TrainOptions, 'batchSize' | 'maxMemory
   return Math.max(o.batchSize, Math.min(16 * o.batchSize, byBytes));
 }
 
-/** Options the checkpoint decides on resume: everything that shapes the result. */
-const RESUME_KEEPS_FROM_CALL = ['input', 'out', 'backend', 'quiet', 'signal', 'handleSignals', 'onLog', 'progressStream', 'logEvery', 'checkpointEvery', 'tensorboard', 'maxMemory'] as const;
+/** On resume the checkpoint's options apply, except these when the call gives them (they do not change the result). */
+const RESUME_KEEPS_FROM_CALL = ['input', 'out', 'backend', 'quiet', 'signal', 'handleSignals', 'onLog', 'progressStream', 'stdin', 'logEvery', 'checkpointEvery', 'tensorboard', 'maxMemory'] as const;
 
 function pairDefaults(ds: ActivationDataset): { nc: number; na: number; corrRate: number | undefined } {
   const c = ds.meta.config ?? {};
@@ -78,7 +78,8 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   if (o.resume) {
     ckpt = readCheckpoint(runDir);
     const saved = withTrainDefaults({ ...optionsFromRecord(ckpt.meta.options), input: o.input, out: o.out });
-    for (const k of RESUME_KEEPS_FROM_CALL) (saved as unknown as Record<string, unknown>)[k] = o[k];
+    // The call may change how the run is watched, not what it computes.
+    for (const k of RESUME_KEEPS_FROM_CALL) if (input[k] !== undefined) (saved as unknown as Record<string, unknown>)[k] = input[k];
     saved.resume = true;
     o = saved;
     validateTrainOptions(o);
@@ -90,7 +91,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   }
 
   const backend = await initBackend(o.backend);
-  const ds = await openDataset(o.input);
+  const ds = await openDataset(o.input, o.stdin ? { stdin: o.stdin } : {});
   let engine: SaeEngine | undefined;
   let metricsOut: MetricsWriter | undefined;
   let tb: TensorBoardWriter | undefined;

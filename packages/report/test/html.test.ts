@@ -1,9 +1,9 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTILE_TOKENS, makeRun } from '../../../tools/fixtures/make-run.mjs';
-import { CSP } from '../src/_html.js';
 import { renderReport, writeReport } from '../src/index.js';
 import type { ReportData } from '../src/types.js';
 
@@ -34,10 +34,13 @@ function embedded(html: string): ReportData {
 describe('renderReport', () => {
   it('writes one page with a CSP that forbids network access, and nothing that loads a resource', async () => {
     const html = await renderReport({ runs: [toyDir] });
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`);
-    expect(CSP.startsWith("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:")).toBe(true);
-    // The CSP comes before any script.
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1];
+    // The CSP comes before any script; the two executable scripts are allowed by their hashes.
     expect(html.indexOf('Content-Security-Policy')).toBeLessThan(html.indexOf('<script'));
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!);
+    expect(scripts).toHaveLength(2);
+    const hash = (s: string) => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+    expect(csp).toBe(`default-src 'none'; script-src 'unsafe-inline' ${scripts.map(hash).join(' ')}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'`);
     const outside = outsideScripts(html);
     expect(outside.match(/<script/g)).toHaveLength(3);
     expect(outside).not.toMatch(/\s(src|href|srcset|action)=/i);

@@ -1,0 +1,306 @@
+/// <reference lib="dom" />
+/**
+ * `vsae report` end to end: the built bin writes reports of fixture run directories, and
+ * Debian's Chromium (driven by playwright-core) opens them from file:// and checks that they
+ * draw, stay offline, respond to clicks and keep hostile token text inert.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOSTILE_TOKENS, makeRun, type MadeRun } from '../tools/fixtures/make-run.mjs';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'vsae.js');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+function vsae(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** What a page did while it was open. */
+interface Watch {
+  page: Page;
+  errors: string[];
+  requests: string[];
+  dialogs: string[];
+}
+
+let tmp: string;
+let profile: string;
+let context: BrowserContext;
+const runs: Record<string, MadeRun> = {};
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}: the report tests need a real browser. Install it (Debian: sudo apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`);
+  }
+  if (!fs.existsSync(path.join(ROOT, 'packages', 'cli', 'dist', 'main.js')) || !fs.existsSync(path.join(ROOT, 'packages', 'report', 'dist', 'index.js'))) {
+    throw new Error('the vsae bin is not built: run "npm run build" first (npm test does it through turbo)');
+  }
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-report-e2e-'));
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-chromium-'));
+  runs.lm = await makeRun(path.join(tmp, 'run-<img src=x onerror=alert(3)>'), { kind: 'lm', arch: 'sae', hostile: true, seed: 11 });
+  runs.toy = await makeRun(path.join(tmp, 'toy-vsae'), { kind: 'toy', arch: 'vsae-iso', seed: 12 });
+  runs.trained = await makeRun(path.join(tmp, 'trained-only'), { kind: 'toy', parts: ['train'], seed: 13 });
+  runs.live = await makeRun(path.join(tmp, 'live'), { kind: 'toy', parts: ['train'], live: true, seed: 14 });
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+});
+
+afterAll(async () => {
+  await context?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+/** Opens a report file and waits until the client says it has drawn everything. */
+async function open(file: string): Promise<Watch> {
+  const page = await context.newPage();
+  const w: Watch = { page, errors: [], requests: [], dialogs: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') w.errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => w.errors.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => w.requests.push(r.url()));
+  page.on('dialog', (d) => {
+    w.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(pathToFileURL(file).href);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  return w;
+}
+
+/** Marks drawn per chart of run `ri` (figure[data-chart] → count of .mark inside). */
+async function marks(page: Page, ri?: number): Promise<Record<string, number>> {
+  return page.$$eval(
+    'figure.chart',
+    (figs, ri) => Object.fromEntries(figs.filter((f) => ri === null || f.getAttribute('data-run') === String(ri)).map((f) => [f.getAttribute('data-chart'), f.querySelectorAll('.mark').length])),
+    ri ?? null,
+  );
+}
+
+function expectClean(w: Watch, file: string): void {
+  expect(w.errors).toEqual([]);
+  expect(w.dialogs).toEqual([]);
+  expect(w.requests).toEqual([pathToFileURL(file).href]);
+}
+
+describe('vsae report of one language-model run', () => {
+  let file: string;
+  let w: Watch;
+  beforeAll(async () => {
+    const r = vsae('report', runs.lm!.dir);
+    expect(r.stderr).toMatch(/wrote .*report\.html/);
+    expect(r.code).toBe(0);
+    file = path.join(runs.lm!.dir, 'report.html');
+    w = await open(file);
+  });
+
+  it('loads with no console error, no dialog and no request but the file itself', async () => {
+    expectClean(w, file);
+  });
+
+  it('draws the marks of every chart', async () => {
+    const m = await marks(w.page, 0);
+    const dSae = runs.lm!.dSae;
+    // One line per training curve; the metrics columns of an SAE.
+    for (const id of ['loss', 'recon', 'l1', 'coeff', 'l0', 'dead_frac', 'explained_variance', 'lr']) expect(m[id], id).toBe(1);
+    const { live, sample, co } = await w.page.evaluate(() => {
+      const data = JSON.parse(document.getElementById('vsae-data')!.textContent!);
+      const run = data.runs[0];
+      return { live: run.features.n - run.features.deadCount, sample: run.similarity.sample.latents.length, co: run.coactivation.latents.length };
+    });
+    expect(m).toMatchObject({
+      density: 50,
+      'density-scatter': live,
+      'enc-dec': 40,
+      'recon-mse': 60,
+      'recon-cos': 60,
+      'recon-dims': 1,
+      'sim-sample': sample * sample,
+      'sim-pairs': 30,
+      coactivation: co * co,
+      'latent-space': dSae,
+      'fb-density': 50,
+      'fb-hist': 20,
+    });
+    expect(sample).toBe(64);
+    // Lines have real geometry, not an empty path.
+    const d = await w.page.$eval('figure[data-chart="loss"] path.line', (p) => p.getAttribute('d') ?? '');
+    expect(d.split('L').length).toBe(runs.lm!.loggedSteps);
+    expect(d).not.toMatch(/NaN/);
+  });
+
+  it('shows hostile token strings as text, with nothing injected or run', async () => {
+    const page = w.page;
+    // The first latent shown is latent 0, whose examples and logit effects hold the strings.
+    await expect.poll(() => page.textContent('.fb-latent')).toBe('Latent 0');
+    const text = (await page.textContent('[data-run="0"] .fb-examples')) ?? '';
+    const visible = (s: string) => s.replace(/\u001b/g, '\\x1b');
+    for (const t of HOSTILE_TOKENS) expect(text).toContain(visible(t));
+    const logits = (await page.textContent('[data-chart="fb-logits"]')) ?? '';
+    expect(logits).toContain(HOSTILE_TOKENS[0]);
+    expect(logits).toContain(HOSTILE_TOKENS[1]);
+    // The run's hostile name is a heading's text, and the page title.
+    expect(await page.textContent('.run-name')).toBe('run-<img src=x onerror=alert(3)>');
+    expect(await page.title()).toBe('run-<img src=x onerror=alert(3)>');
+    const dom = await page.evaluate(() => ({ img: document.querySelectorAll('img').length, script: document.querySelectorAll('script').length, onerror: document.querySelectorAll('[onerror]').length }));
+    expect(dom).toEqual({ img: 0, script: 3, onerror: 0 });
+    expect(w.dialogs).toEqual([]);
+  });
+
+  it('runs no script but its own: the CSP refuses injected scripts, inline handlers and requests', async () => {
+    // A second line of defence behind inserting text as text; this page's console fills with
+    // the CSP's refusals, so it is not the page the other checks watch.
+    const page = await context.newPage();
+    const requests: string[] = [];
+    const failed: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('body[data-ready="true"]');
+    const ran = await page.evaluate(async () => {
+      const w = window as unknown as Record<string, unknown>;
+      const s = document.createElement('script');
+      s.textContent = 'window.__injected = 1';
+      document.body.append(s);
+      const d = document.createElement('div');
+      d.setAttribute('onclick', 'window.__handler = 1');
+      document.body.append(d);
+      d.click();
+      const img = document.createElement('img');
+      img.src = 'https://example.com/pixel.png';
+      document.body.append(img);
+      await new Promise((r) => setTimeout(r, 300));
+      return { injected: w.__injected ?? null, handler: w.__handler ?? null };
+    });
+    expect(ran).toEqual({ injected: null, handler: null });
+    // The browser reports the image it was asked for, and that the CSP stopped it before the network.
+    expect(requests).toEqual([pathToFileURL(file).href, 'https://example.com/pixel.png']);
+    expect(failed).toEqual(['https://example.com/pixel.png csp']);
+    await page.close();
+  });
+
+  it('opens a latent typed into the feature browser, with its examples highlighted by activation', async () => {
+    const page = w.page;
+    const pick = await page.evaluate(() => {
+      const data = JSON.parse(document.getElementById('vsae-data')!.textContent!);
+      const ex = data.runs[0].examples;
+      const latent = ex.latents[ex.latents.length - 1];
+      const first = ex.byLatent[String(latent)][0];
+      return { latent, tokens: first.ctx.map((i: number) => ex.strings[i]), n: ex.byLatent[String(latent)].length };
+    });
+    await page.fill('[data-run="0"] .latent-input', String(pick.latent));
+    await page.press('[data-run="0"] .latent-input', 'Enter');
+    await expect.poll(() => page.textContent('[data-run="0"] .fb-latent')).toBe(`Latent ${pick.latent}`);
+    const examples = page.locator(`[data-run="0"] .fb-examples[data-latent="${pick.latent}"] .example`);
+    await expect.poll(() => examples.count()).toBe(pick.n);
+    const toks = await examples.first().locator('.tok').allTextContents();
+    expect(toks).toEqual(pick.tokens.map((t: string) => t.replace(/\n/g, '↵')));
+    // The example's own token is marked, and tokens with activation are shaded.
+    expect(await examples.first().locator('.tok.here').count()).toBe(1);
+    expect(await examples.first().locator('.tok[style*="background"]').count()).toBeGreaterThan(0);
+  });
+
+  it('opens the latent of a point clicked in the latent-space scatter', async () => {
+    const page = w.page;
+    const target = await page.evaluate(() => {
+      const data = JSON.parse(document.getElementById('vsae-data')!.textContent!);
+      const run = data.runs[0];
+      const emb = run.embedding[0];
+      const withEx = new Set(run.examples.latents);
+      // A point whose latent has examples and is not the one on show.
+      const k = emb.id.findIndex((id: number, i: number) => withEx.has(id) && id !== 0 && i > 5);
+      return { k, latent: emb.id[k] };
+    });
+    // force: a later point may overlap this one's centre; the page picks the nearest point to
+    // the pointer, which is this one.
+    await page.locator('figure[data-chart="latent-space"][data-run="0"] circle.point').nth(target.k).click({ force: true });
+    await expect.poll(() => page.textContent('[data-run="0"] .fb-latent')).toBe(`Latent ${target.latent}`);
+    await expect.poll(() => page.locator(`[data-run="0"] .fb-examples[data-latent="${target.latent}"] .example`).count()).toBeGreaterThan(0);
+    // A cell of the similarity heatmap opens its row's latent.
+    const cell = page.locator('figure[data-chart="sim-sample"] rect.cell').nth(64 * 3 + 10);
+    const rowLatent = await page.evaluate(() => JSON.parse(document.getElementById('vsae-data')!.textContent!).runs[0].similarity.sample.latents[3]);
+    await cell.click();
+    await expect.poll(() => page.textContent('[data-run="0"] .fb-latent')).toBe(`Latent ${rowLatent}`);
+    // Switching the projection to PCA moves the points and keeps them all.
+    await page.click('#run-0-latent button[data-proj="pca"]');
+    await expect.poll(() => page.textContent('figure[data-chart="latent-space"] .chart-title')).toContain('PCA');
+    expect(await page.locator('figure[data-chart="latent-space"] circle.point').count()).toBe(runs.lm!.dSae);
+    expectClean(w, file);
+  });
+});
+
+describe('vsae report of several runs', () => {
+  it('draws a side-by-side table and overlaid curves, and switches between runs', async () => {
+    const file = path.join(tmp, 'compare.html');
+    const r = vsae('report', runs.toy!.dir, runs.lm!.dir, runs.live!.dir, '-o', file, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ out: file, bytes: fs.statSync(file).size });
+    const w = await open(file);
+    expectClean(w, file);
+    const page = w.page;
+    expect(await page.locator('table.compare tbody tr').count()).toBe(3);
+    expect(await page.locator('table.compare tbody tr').first().textContent()).toContain('vsae-iso');
+    const m = await marks(page);
+    for (const id of ['compare-loss', 'compare-recon', 'compare-l0', 'compare-dead_frac', 'compare-explained_variance']) expect(m[id], id).toBe(3);
+    expect(m['compare-density']).toBe(2);
+    // A VSAE has a KL term, not an L1 penalty, and mean posterior variances.
+    const toyMarks = await marks(page, 0);
+    expect(toyMarks.kl).toBe(1);
+    expect(toyMarks.l1).toBeUndefined();
+    expect(toyMarks['mean-var']).toBe(40);
+    expect(toyMarks['ground-truth']).toBe(24);
+    expect(await page.isVisible('#run-0')).toBe(true);
+    expect(await page.isVisible('#run-1')).toBe(false);
+    await page.click('.tabs .tab:nth-child(2)');
+    expect(await page.isVisible('#run-1')).toBe(true);
+    expect(await page.isVisible('#run-0')).toBe(false);
+    // The run still training: complete steps only, and said so.
+    await page.click('.tabs .tab:nth-child(3)');
+    expect(await page.textContent('#run-2 .badge.status')).toBe('running · step 150 of 300');
+    expect(await page.textContent('#run-2-training .intro')).toContain('still training');
+    expect(await page.$eval('figure[data-chart="loss"][data-run="2"] path.line', (p) => (p.getAttribute('d') ?? '').split('L').length)).toBe(runs.live!.loggedSteps);
+    expectClean(w, file);
+  });
+});
+
+describe('vsae report of a run that was only trained', () => {
+  it('shows the training curves and says which command makes each missing part', async () => {
+    const r = vsae('report', runs.trained!.dir);
+    expect(r.code).toBe(0);
+    const file = path.join(runs.trained!.dir, 'report.html');
+    const w = await open(file);
+    expectClean(w, file);
+    const m = await marks(w.page);
+    expect(m.loss).toBe(1);
+    expect(m.density).toBeUndefined();
+    const notices = await w.page.locator('#run-0-density .notice.missing').allTextContents();
+    expect(notices).toEqual([`No feature-sparsity table. vsae analyze ${runs.trained!.dir} --input toy.arrow`]);
+    expect(await w.page.locator('.notice.unreadable').count()).toBe(0);
+  });
+});
+
+describe('vsae report errors', () => {
+  it('stops with one line and exit 1 for a path that is not a run directory', () => {
+    const r = vsae('report', tmp);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`vsae report: ${tmp}: is not a run directory: it has none of cfg.json, metrics.arrows, _run.json, analysis; give the folder that "vsae train -o DIR" wrote\n`);
+    const missing = vsae('report', path.join(tmp, 'nope'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`vsae report: ${path.join(tmp, 'nope')}: no such run directory; check the path\n`);
+  });
+
+  it('asks for -o when given several runs (usage error, exit 2)', () => {
+    const r = vsae('report', runs.toy!.dir, runs.lm!.dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('needs -o FILE');
+  });
+});

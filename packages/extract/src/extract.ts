@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { activeBackend, initBackend } from '@vsae/compute';
 import { InputError, Progress, UsageError, VsaeError, createDatasetWriter, formatDuration } from '@vsae/data';
 import type { DatasetWriter } from '@vsae/data';
-import { checkHooks, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
+import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
 import type { TextTokenizer, TransformerConfig } from '@vsae/transformer';
 import { arrowSource, jsonlSource, textSource } from './sources.js';
 import type { TokenSource } from './sources.js';
@@ -110,7 +110,7 @@ function resolveHooks(o: ExtractOptions, cfg: TransformerConfig): string[] {
   checkHooks(cfg, hooks);
   for (const h of hooks) {
     if (hookWidth(cfg, h) === undefined) {
-      throw new UsageError(`${h} is an attention map [batch, head, query, key], not one vector per token; extract hook_q, hook_k, hook_v or hook_z instead`);
+      throw new VsaeError(`${h} is an attention map [batch, head, query, key], not one vector per token; extract hook_q, hook_k, hook_v or hook_z instead`);
     }
   }
   return hooks;
@@ -170,7 +170,8 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
 
   // --- model
   const cfg = readModelConfig(o.model);
-  if (context > cfg.nCtx) throw new UsageError(`--context ${context} is longer than the model's context of ${cfg.nCtx} tokens; use --context ${cfg.nCtx} or less`);
+  findWeights(o.model, cfg); // a directory without weights fails before anything else
+  if (context > cfg.nCtx) throw new VsaeError(`--context ${context} is longer than the model's context of ${cfg.nCtx} tokens; use --context ${cfg.nCtx} or less`);
   const hooks = resolveHooks(o, cfg);
   const outs = outputPaths(o, hooks);
   if (hooks.length > 1) {

@@ -2,7 +2,7 @@
  * Hook points with TransformerLens's names and shapes, in the order the forward pass reaches
  * them, and TransformerLens's `get_act_name` shorthand.
  */
-import { UsageError } from '@vsae/data';
+import { VsaeError } from '@vsae/data';
 import type { TransformerConfig } from './config.js';
 
 const BLOCK_HOOKS = [
@@ -107,14 +107,14 @@ export function getActName(name: string, layer?: number, layerType?: string): st
   return full;
 }
 
-/** Checks hook names against a model; the error lists the valid ones. */
+/** Checks hook names against a model; the error (exit 1: it depends on the model) lists the valid ones. */
 export function checkHooks(cfg: TransformerConfig, names: readonly string[]): void {
   const valid = new Set(hookNames(cfg));
   for (const n of names) {
     if (!valid.has(n)) {
       const all = hookNames(cfg);
       const layer0 = all.filter((h) => !/^blocks\.[1-9]/.test(h));
-      throw new UsageError(
+      throw new VsaeError(
         `hook "${n}" does not exist in this ${cfg.nLayers}-layer model; valid hooks: ${layer0.join(', ')}${cfg.nLayers > 1 ? ` (and the same for blocks.1 … blocks.${cfg.nLayers - 1})` : ''}`,
       );
     }

@@ -1,4 +1,4 @@
-export { loadModel, readModelConfig } from './load.js';
+export { findWeights, loadModel, readModelConfig } from './load.js';
 export type { LoadOptions, LoadedModel } from './load.js';
 export { HookedTransformer } from './model.js';
 export type { AttentionMode, HookFn, ModelOptions, RunOptions, RunResult, TokenInput } from './model.js';

@@ -67,7 +67,8 @@ export function readModelConfig(dir: string): TransformerConfig {
   throw new InputError(cfgFile, 'describes neither a Hugging Face GPT-2 (model_type "gpt2") nor a TransformerLens model (d_model, n_heads, d_vocab); vsae runs those two');
 }
 
-function weightsFile(dir: string, cfg: TransformerConfig): string {
+/** The weights file a model directory holds (InputError when there is none). */
+export function findWeights(dir: string, cfg: TransformerConfig): string {
   const has = (f: string): boolean => fs.existsSync(path.join(dir, f));
   const order = cfg.family === 'gpt2' ? ['model.safetensors', 'pytorch_model.bin'] : ['model_final.pth', 'model.safetensors'];
   for (const f of order) if (has(f)) return path.join(dir, f);
@@ -84,7 +85,7 @@ function weightsFile(dir: string, cfg: TransformerConfig): string {
 /** Loads config, weights and tokenizer from a checkpoint directory. */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const cfg = readModelConfig(dir);
-  const file = weightsFile(dir, cfg);
+  const file = findWeights(dir, cfg);
   const src = file.endsWith('.safetensors') ? safetensorsSource(file) : torchSource(file);
   const w = cfg.family === 'gpt2' ? loadGpt2Weights(cfg, src) : loadTransformerLensWeights(cfg, src);
   let tokenizer: TextTokenizer | undefined;

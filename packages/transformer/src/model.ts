@@ -267,7 +267,7 @@ export class HookedTransformer {
     }
     if (B < 1 || T < 1) throw new UsageError('no tokens to run');
     if (T > this.cfg.nCtx) {
-      throw new UsageError(`windows of ${T} tokens are longer than the model's context of ${this.cfg.nCtx}; use a context of at most ${this.cfg.nCtx}`);
+      throw new VsaeError(`windows of ${T} tokens are longer than the model's context of ${this.cfg.nCtx}; use a context of at most ${this.cfg.nCtx}`);
     }
     const V = this.cfg.dVocab;
     for (let i = 0; i < ids.length; i++) {

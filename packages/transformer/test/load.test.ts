@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@vsae/compute';
 import { expectAllClose } from '@vsae/compute/testing';
-import { InputError, UsageError, VsaeError, readSafetensors, writeSafetensorsSync } from '@vsae/data';
+import { InputError, VsaeError, readSafetensors, writeSafetensorsSync } from '@vsae/data';
 import { getActName, hookWidth, loadModel } from '../src/index.js';
 import type { LoadedModel } from '../src/index.js';
 
@@ -107,7 +107,7 @@ describe('running a model', () => {
         return err as Error;
       }
     })();
-    expect(e).toBeInstanceOf(UsageError);
+    expect(e).toBeInstanceOf(VsaeError);
     expect(e!.message).toMatch(/hook "blocks\.0\.mlp\.hook_postt" does not exist.*valid hooks: hook_embed, .*blocks\.0\.mlp\.hook_post,/);
   });
 

@@ -1,14 +1,112 @@
-import { VsaeError } from '@vsae/data';
+import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
+import { getters } from '../args.js';
 
-// Placeholder: the real command replaces this file.
 export const command: CommandSpec = {
   name: 'extract',
-  summary: 'not built yet',
-  usage: 'vsae extract',
-  options: {},
-  positionals: { names: 'ARGS', min: 0, max: 100 },
-  async run() {
-    throw new VsaeError('"vsae extract" is not built yet');
+  summary: "run a transformer over text and write a hook's activations",
+  usage: 'vsae extract --model DIR --hook NAME[,NAME…] (--text FILE | --dataset FILE.arrow) [options] -o PATH|DIR|-',
+  options: {
+    model: { type: 'string', help: 'model directory: Hugging Face GPT-2 (config.json, model.safetensors, tokenizer.json) or TransformerLens GELU-1L (config.json, model_final.pth, tokenizer.json)', value: 'DIR', aliases: ['model_name'] },
+    hook: { type: 'list', help: 'TransformerLens hook name(s), comma-separated: one dataset each, from one pass', value: 'NAME[,NAME…]', aliases: ['hook_name'] },
+    layer: { type: 'int', help: 'layer for --act-name', min: 0, value: 'L' },
+    'act-name': { type: 'string', help: "get_act_name shorthand with --layer: post → blocks.L.mlp.hook_post, pre, mid (→ hook_resid_mid), resid_post, z, …", value: 'NAME' },
+    text: { type: 'string', help: 'corpus: plain text, or JSONL (.jsonl) with a "text" field; - for stdin', value: 'FILE' },
+    dataset: { type: 'string', help: 'corpus: an Arrow file with a text (Utf8) or tokens (List<Int32>) column', value: 'FILE.arrow' },
+    tokenizer: { type: 'string', help: "tokenizer.json to use (default: the model directory's)", value: 'FILE' },
+    context: { type: 'int', help: 'tokens per window', default: 128, min: 1, aliases: ['ctx_len', 'context_size'] },
+    'prepend-bos': { type: 'boolean', help: "start every window with the tokenizer's BOS token (then context − 1 corpus tokens)" },
+    'exclude-bos': { type: 'boolean', help: 'write no row for the BOS position' },
+    'max-tokens': { type: 'int', help: 'stop after this many rows (tokens) per hook (default: the whole corpus)', min: 1, value: 'N' },
+    'batch-size': { type: 'int', help: 'windows per forward pass', default: 8, min: 1 },
+    'doc-separator': { type: 'string', help: 'token between documents (JSONL lines, Arrow rows)', choices: ['eos', 'none'], default: 'eos' },
+    out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
+    'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
+    resume: { type: 'boolean', help: 'continue an interrupted sharded extraction after its last complete shard' },
+    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
+    quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
+  },
+  examples: [
+    'vsae extract --model ../shared/fixtures/tiny-random-gpt2 --hook blocks.0.mlp.hook_post --text datasets/sotu-1790-1809.txt --context 32 --max-tokens 2048 -o acts.arrow',
+    'vsae extract --model gpt2 --layer 0 --act-name post --text corpus.jsonl --prepend-bos --shard-rows 65536 -o acts/',
+    'vsae extract --model gelu-1l --hook blocks.0.hook_resid_mid,blocks.0.mlp.hook_post --text corpus.txt -o acts/',
+  ],
+  async run(args) {
+    const g = getters(args);
+    const out = g.str('out');
+    const model = g.str('model');
+    if (!model) throw new UsageError('needs --model DIR: a GPT-2 (Hugging Face) or GELU-1L (TransformerLens) checkpoint directory');
+    if (!out) throw new UsageError('needs -o PATH: a .arrow file, a directory (--shard-rows or several hooks), or - for an Arrow stream on stdout');
+    if (out === '-') {
+      if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train -) or use -o FILE');
+      if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
+    }
+    if (g.given('layer') !== g.given('act-name')) throw new UsageError('--layer and --act-name go together (e.g. --layer 0 --act-name post)');
+    // SIGINT/SIGTERM: finish the batch in flight, keep the complete shards, exit 130. A second signal exits at once.
+    const ctl = new AbortController();
+    const onSignal = (): void => {
+      if (ctl.signal.aborted) process.exit(130);
+      ctl.abort();
+      if (!g.bool('quiet')) process.stderr.write('\nvsae extract: stopping after this batch (again to stop now)\n');
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const { extract } = await import('@vsae/extract');
+      const s = await extract({
+        model,
+        hooks: g.list('hook'),
+        layer: g.num('layer'),
+        actName: g.str('act-name'),
+        text: g.str('text'),
+        dataset: g.str('dataset'),
+        tokenizer: g.str('tokenizer'),
+        context: g.num('context'),
+        prependBos: g.bool('prepend-bos'),
+        excludeBos: g.bool('exclude-bos'),
+        maxTokens: g.num('max-tokens'),
+        batchSize: g.num('batch-size'),
+        docSeparator: g.str('doc-separator') as 'eos' | 'none',
+        out,
+        shardRows: g.num('shard-rows'),
+        resume: g.bool('resume'),
+        backend: g.str('backend'),
+        quiet: g.bool('quiet'),
+        signal: ctl.signal,
+      });
+      if (s.interrupted) {
+        process.stderr.write(`vsae extract: interrupted; complete shards are kept: rerun the same command with --resume to continue\n`);
+        return 130;
+      }
+      if (g.bool('json')) {
+        process.stdout.write(
+          JSON.stringify(
+            {
+              model: s.model,
+              source: s.source,
+              context: s.context,
+              windows: s.windows,
+              tokens: s.tokens,
+              seconds: s.seconds,
+              tokens_per_s: s.tokensPerSecond,
+              backend: s.backend,
+              outputs: s.outputs.map((o) => ({ hook: o.hook, path: o.path, d_in: o.dIn, rows: o.rows, resumed_rows: o.resumedRows })),
+            },
+            null,
+            2,
+          ) + '\n',
+        );
+      } else if (!g.bool('quiet')) {
+        for (const o of s.outputs) {
+          process.stderr.write(`vsae extract: wrote ${o.rows} rows of ${o.hook} (d_in ${o.dIn}) to ${o.path === '-' ? 'stdout' : o.path}${o.resumedRows ? ` (${o.resumedRows} kept from before)` : ''}\n`);
+        }
+        process.stderr.write(`vsae extract: ${s.windows} windows of ${s.context}, ${formatNumber(s.tokensPerSecond)} tokens/s on ${s.backend}, ${formatDuration(s.seconds)}\n`);
+      }
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   },
 };

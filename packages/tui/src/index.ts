@@ -1,7 +1,5 @@
 export { runDashboard, runTable } from './dashboard.js';
 export type { DashboardOptions } from './dashboard.js';
-export { App } from './App.js';
-export type { AppProps } from './App.js';
 export { RunsStore } from './runs-store.js';
 export type { StoreSnapshot, AnalysisState, RunsStoreOptions } from './runs-store.js';
 export { MetricsFollower } from './metrics-follower.js';

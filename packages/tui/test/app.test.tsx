@@ -185,6 +185,16 @@ describe('feature browser', () => {
     for (const frame of m.frames) expect(plain(frame)).not.toContain(ESC);
   });
 
+  it('handles keys that arrive in one chunk (a paste, fast typing, tmux send-keys) one by one', async () => {
+    const m = await mount(120, 30);
+    await waitFor(m, 'toy-sae');
+    m.stdin.write('Gfn'); // last run, its features, next latent
+    await waitFor(m, 'toy-sae  latent 1 ');
+    m.stdin.write('137\r');
+    const f = await waitFor(m, 'toy-sae  latent 137 ');
+    expect(f).toContain(`max act ${formatValue(Math.fround(1 + 137 / 100))}`);
+  });
+
   it('says so when a run has no analysis yet', async () => {
     const m = await mount(120, 30);
     await waitFor(m, 'live-sae');

@@ -1,7 +1,5 @@
 import * as fs from 'node:fs';
 import { InputError } from '@vsae/data';
-import { render } from 'ink';
-import { App } from './App.js';
 import { formatRunTable } from './run-table.js';
 import { RunsStore } from './runs-store.js';
 
@@ -14,11 +12,6 @@ export interface DashboardOptions {
   stdin?: NodeJS.ReadStream;
   stderr?: NodeJS.WriteStream;
 }
-
-// Alternate screen buffer: the dashboard takes the whole window and leaves the shell's
-// scrollback as it was when it quits.
-const ENTER_ALT_SCREEN = '\x1b[?1049h\x1b[H';
-const LEAVE_ALT_SCREEN = '\x1b[?1049l';
 
 function checkRunsDir(dir: string): void {
   let st: fs.Stats;
@@ -62,19 +55,8 @@ export async function runDashboard(opts: DashboardOptions = {}): Promise<number>
   }
   const store = new RunsStore(runsDir, opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs });
   store.refresh();
-  stdout.write(ENTER_ALT_SCREEN);
-  const leave = (): void => {
-    stdout.write(LEAVE_ALT_SCREEN);
-  };
-  process.once('exit', leave);
-  try {
-    const app = render(<App store={store} />, { stdout, stdin, stderr, exitOnCtrlC: true, patchConsole: true });
-    store.start();
-    await app.waitUntilExit();
-  } finally {
-    store.stop();
-    process.off('exit', leave);
-    leave();
-  }
+  // Ink (and its layout engine) load only for the interactive dashboard: the plain table starts fast.
+  const { runInkApp } = await import('./_ink-app.js');
+  await runInkApp(store, { stdout, stdin, stderr });
   return 0;
 }

@@ -260,7 +260,7 @@ function reconstructionSection(run, ri) {
     id: 'recon-mse',
     run: ri,
     title: 'Reconstruction error',
-    subtitle: `per row${r.mseZero ? `; ${fmt(r.mseZero)} rows with MSE 0 not shown` : ''}`,
+    subtitle: `per row${r.mseZero ? `; ${fmt(r.mseZero)} row${r.mseZero === 1 ? '' : 's'} with MSE 0 not shown` : ''}`,
     hist: r.logMse,
     xLabel: 'log10 MSE',
     yLabel: 'rows',

@@ -228,6 +228,35 @@ describe('loadRun on partial runs', () => {
     expect(r.metrics!.step.at(-1)).toBe(150);
   });
 
+  it('reads a metrics stream cut at any byte as its complete steps only, never failing', () => {
+    // A reader beside a writer sees the file at arbitrary lengths: replay a finished stream
+    // prefix by prefix (every record-batch boundary, the bytes around it, and a stride between).
+    const src = fs.readFileSync(path.join(runs.trained!.dir, 'metrics.arrows'));
+    const steps = readMetrics(path.join(runs.trained!.dir, 'metrics.arrows')).rows.map((r) => r.step!);
+    const dir = path.join(tmp, 'follow');
+    fs.mkdirSync(dir);
+    fs.copyFileSync(path.join(runs.trained!.dir, 'cfg.json'), path.join(dir, 'cfg.json'));
+    const file = path.join(dir, 'metrics.arrows');
+    // File sizes the writer left after its schema and after each row, recorded as it wrote.
+    const ends = runs.trained!.metricsEnds;
+    expect(ends.at(-1)! + 8).toBe(src.byteLength); // + the end-of-stream marker
+    const cuts = new Set<number>();
+    for (let at = 0; at <= src.byteLength; at += 29) cuts.add(at);
+    for (const e of ends) for (const d of [-1, 0, 1]) cuts.add(e + d);
+    let prev = -1;
+    for (const at of [...cuts].sort((a, b) => a - b)) {
+      fs.writeFileSync(file, src.subarray(0, at));
+      const r = loadRun(dir);
+      expect(r.notes.filter((n) => n.state === 'unreadable')).toEqual([]);
+      const rows = r.metrics?.rows ?? 0;
+      expect(rows, `cut at byte ${at}`).toBe(ends.slice(1).filter((e) => e <= at).length);
+      if (r.metrics) expect(r.metrics.step).toEqual(steps.slice(0, rows));
+      expect(rows).toBeGreaterThanOrEqual(prev);
+      prev = rows;
+    }
+    expect(prev).toBe(steps.length);
+  });
+
   it('turns damaged files into notes and shows the rest', () => {
     const dir = path.join(tmp, 'damaged');
     fs.cpSync(runs.toy!.dir, dir, { recursive: true });

@@ -67,7 +67,7 @@ export function optionsRecord(o: TrainOptions): Record<string, unknown> {
 /** Options back from optionsRecord. */
 export function optionsFromRecord(rec: Record<string, unknown>): Partial<TrainOptions> {
   const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec)) o[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  for (const [k, v] of Object.entries(rec)) if (v !== null) o[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   return o as Partial<TrainOptions>;
 }
 

@@ -18,12 +18,13 @@ import {
   UsageError,
   VsaeError,
   openDataset,
+  readRunConfig,
   writeRunStatus,
   type ActivationDataset,
   type RunStatus,
 } from '@vsae/data';
 import { RowSource, ShuffleBuffer } from './batches.js';
-import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { findCheckpoint, readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { SaeEngine, STEP_METRICS, type StepMetrics } from './engine.js';
 import { initParams, paramsToTensors } from './model.js';
 import { effectiveCoeff, validateTrainOptions, withTrainDefaults, type TrainOptions, type TrainOptionsInput } from './options.js';
@@ -76,14 +77,21 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   const runDir = o.out;
   let ckpt: Checkpoint | undefined;
   if (o.resume) {
-    ckpt = readCheckpoint(runDir);
-    const saved = withTrainDefaults({ ...optionsFromRecord(ckpt.meta.options), input: o.input, out: o.out });
+    let savedOptions: Record<string, unknown>;
+    if (findCheckpoint(runDir) === undefined && fs.existsSync(path.join(runDir, RUN_FILES.config))) {
+      // Stopped before its first checkpoint: nothing to continue, so start over with the run's options.
+      savedOptions = readRunConfig(runDir).vsae;
+    } else {
+      ckpt = readCheckpoint(runDir);
+      savedOptions = ckpt.meta.options;
+    }
+    const saved = withTrainDefaults({ ...optionsFromRecord(savedOptions), input: o.input, out: o.out });
     // The call may change how the run is watched, not what it computes.
     for (const k of RESUME_KEEPS_FROM_CALL) if (input[k] !== undefined) (saved as unknown as Record<string, unknown>)[k] = input[k];
     saved.resume = true;
     o = saved;
     validateTrainOptions(o);
-    if (ckpt.meta.step >= o.steps) {
+    if (ckpt && ckpt.meta.step >= o.steps) {
       throw new VsaeError(`${runDir}: the run is already complete (${ckpt.meta.step} of ${o.steps} steps); nothing to resume`);
     }
   } else if ([RUN_FILES.config, RUN_FILES.status, RUN_FILES.checkpoints].some((f) => fs.existsSync(path.join(runDir, f)))) {

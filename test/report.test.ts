@@ -208,7 +208,7 @@ describe('vsae report of one language-model run', () => {
     expect(await examples.first().locator('.tok[style*="background"]').count()).toBeGreaterThan(0);
   });
 
-  it('opens the latent of a point clicked in the latent-space scatter', async () => {
+  it('opens latents clicked in the scatter, heatmap and density views, and shows values on hover', async () => {
     const page = w.page;
     const target = await page.evaluate(() => {
       const data = JSON.parse(document.getElementById('vsae-data')!.textContent!);
@@ -229,6 +229,23 @@ describe('vsae report of one language-model run', () => {
     const rowLatent = await page.evaluate(() => JSON.parse(document.getElementById('vsae-data')!.textContent!).runs[0].similarity.sample.latents[3]);
     await cell.click();
     await expect.poll(() => page.textContent('[data-run="0"] .fb-latent')).toBe(`Latent ${rowLatent}`);
+    // A bar of the density histogram lists its latents; one of them opens in the browser.
+    const fullest = await page.evaluate(() => {
+      const counts: number[] = JSON.parse(document.getElementById('vsae-data')!.textContent!).runs[0].features.density.counts;
+      return counts.indexOf(Math.max(...counts));
+    });
+    await page.locator('figure[data-chart="density"][data-run="0"] rect.bar').nth(fullest).click();
+    const chip = page.locator('#run-0-density .chips .latent-link').first();
+    await chip.waitFor();
+    const chipLatent = Number(await chip.getAttribute('data-latent'));
+    await chip.click();
+    await expect.poll(() => page.textContent('[data-run="0"] .fb-latent')).toBe(`Latent ${chipLatent}`);
+    // Hovering a training curve shows the values at the nearest step.
+    const overlay = page.locator('figure[data-chart="loss"][data-run="0"] rect.overlay');
+    const box = (await overlay.boundingBox())!;
+    await overlay.hover({ position: { x: box.width - 2, y: box.height / 2 } });
+    await expect.poll(() => page.isVisible('.tooltip')).toBe(true);
+    expect(await page.textContent('.tooltip .tip-title')).toBe(`step ${runs.lm!.loggedSteps * 10}`);
     // Switching the projection to PCA moves the points and keeps them all.
     await page.click('#run-0-latent button[data-proj="pca"]');
     await expect.poll(() => page.textContent('figure[data-chart="latent-space"] .chart-title')).toContain('PCA');

@@ -154,6 +154,7 @@ function examplesView(run, latent) {
   const top = list.filter((e) => e.kind === 'top');
   const quant = list.filter((e) => e.kind === 'quantile');
   const maxAct = d3.max(list, (e) => Math.max(e.act ?? 0, d3.max(e.acts ?? [], (a) => a ?? 0) ?? 0)) || 1;
+  if (list.every((e) => e.ctx === null)) el.append(h('p', { class: 'intro' }, 'These rows have no token context (not a language-model dataset): each example is a row and its activation.'));
   el.append(h('h4', null, `Top activations (${top.length})`));
   for (const e of top) el.append(exampleRow(e, ex.strings, maxAct));
   if (quant.length) {
@@ -178,8 +179,8 @@ function exampleRow(e, strings, maxAct) {
       t.addEventListener('mouseleave', () => tip.hide());
       ctx.append(t);
     });
-  } else {
-    ctx.append(h('span', { class: 'no-ctx' }, e.token !== null ? `token id ${e.token}` : 'no token context (not a language-model dataset)'));
+  } else if (e.token !== null) {
+    ctx.append(h('span', { class: 'no-ctx' }, `token id ${e.token}`));
   }
   return h('div', { class: 'example' }, h('span', { class: 'ex-act' }, fmt(e.act)), h('span', { class: 'ex-row' }, `row ${fmt(e.row)}`), ctx);
 }

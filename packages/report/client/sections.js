@@ -49,7 +49,7 @@ function headline(run) {
     dead: deadFrac !== null && Number.isFinite(deadFrac) ? deadFrac : null,
     mse: summaryNum(run, 'mse_mean'),
     cos: summaryNum(run, 'cosine_sim_mean'),
-    mmcs: summaryNum(run, 'mmcs') ?? run.groundTruth?.mmcs ?? null,
+    mmcs: run.groundTruth?.mmcs ?? summaryNum(run, 'mmcs'),
     ce: summaryNum(run, 'ce_loss_recovered'),
     step: run.status?.step ?? (run.metrics ? (run.metrics.step[run.metrics.step.length - 1] ?? null) : null),
     steps: run.status?.steps ?? null,
@@ -300,7 +300,7 @@ function dictionarySection(run, ri) {
   s.append(...notesFor(run, ['analysis/similarity.arrow', 'analysis/similarity_sample.arrow']));
   /** @type {Array<[string, string, string?]>} */
   const items = [];
-  for (const [k, label] of /** @type {const} */ ([['mean_cosine_sim', 'mean |cos| between latents'], ['max_cosine_sim', 'max cosine'], ['mean_diagonal_alignment', 'mean enc–dec alignment'], ['mean_coactivation', 'mean co-activation']])) {
+  for (const [k, label] of /** @type {const} */ ([['mean_cosine_sim', 'mean cosine between latents'], ['max_cosine_sim', 'max cosine'], ['mean_diagonal_alignment', 'mean enc–dec alignment'], ['mean_coactivation', 'mean co-activation']])) {
     const v = summaryNum(run, k);
     if (v !== null) items.push([label, fmt(v)]);
   }

@@ -97,7 +97,7 @@ describe.skipIf(!HAS_TMUX)('vsae dash in a real terminal', () => {
     fs.mkdirSync(runs);
     realTraining = built('toy') && built('train');
     if (realTraining) {
-      const toy = vsae(['toy', '--n-features', '20', '--n-hidden', '5', '--rows', '20000', '--seed', '1', '-o', 'toy.arrow'], work);
+      const toy = vsae(['toy', '--n-features', '20', '--n-hidden', '5', '--toy-steps', '300', '--rows', '20000', '--seed', '1', '-o', 'toy.arrow'], work);
       expect(toy.code, toy.stderr).toBe(0);
       const train = vsae(['train', '--arch', 'sae', '--input', 'toy.arrow', '-o', 'runs/toy-sae', '--steps', '200', '--batch-size', '256', '--log-every', '20', '--seed', '1'], work);
       expect(train.code, train.stderr).toBe(0);

@@ -20,7 +20,7 @@ type View =
 
 export interface AppProps {
   store: RunsStore;
-  /** Called once when the user quits (after Ink exits). */
+  /** Called when the user quits, just before Ink exits. */
   onQuit?: () => void;
 }
 

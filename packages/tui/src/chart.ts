@@ -61,7 +61,10 @@ function drawLine(cells: Uint8Array, width: number, x0: number, y0: number, x1: 
   }
 }
 
-/** The [min, max] of the finite values, widened when flat so a constant series sits mid-height. */
+/**
+ * The [min, max] of the finite values. A flat series is widened so it sits mid-height, except
+ * a series of zeros (no dead latents yet, say), which sits on the bottom of [0, 1].
+ */
 function range(values: number[]): [number, number] | undefined {
   let lo = Infinity;
   let hi = -Infinity;
@@ -71,7 +74,8 @@ function range(values: number[]): [number, number] | undefined {
   }
   if (lo > hi) return undefined;
   if (lo === hi) {
-    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    if (lo === 0) return [0, 1];
+    const pad = Math.abs(lo) * 0.1;
     return [lo - pad, hi + pad];
   }
   return [lo, hi];

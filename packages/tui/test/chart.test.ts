@@ -61,6 +61,12 @@ describe('plotLine', () => {
     }
   });
 
+  it('puts an all-zero series on the bottom row of a [0, 1] axis', () => {
+    const p = plotLine([0, 1, 2, 3], [0, 0, 0, 0], { width: 2, height: 2 });
+    expect(p.lines).toEqual(['  ', '\u28c0\u28c0']); // ⣀ = dots 7 and 8: the bottom dot row
+    expect([p.yMin, p.yMax]).toEqual([0, 1]);
+  });
+
   it('leaves gaps at non-finite values and reports the drawn range', () => {
     const p = plotLine([0, 1, 2, 3], [1, NaN, Infinity, 1.5], { width: 2, height: 1 });
     expect(p.drawn).toBe(2);

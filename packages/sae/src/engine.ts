@@ -6,7 +6,7 @@ import { tf } from '@vsae/compute';
 import { tidy } from './_tidy.js';
 import { ACTIVE_THRESHOLD, decode, disposeParams, encode, paramEntries, type Params } from './model.js';
 import type { Prior } from './prior.js';
-import { adamUpdate, disposePriorTensors, lossAndGrads, priorTensors, zeroMoments, type PriorTensors } from './step.js';
+import { adamUpdate, colSum, disposePriorTensors, lossAndGrads, priorTensors, zeroMoments, type PriorTensors } from './step.js';
 import type { ModelSpec, ParamName, SaeParams } from './types.js';
 
 /** Names of the values in the metrics vector a logged step returns. */
@@ -65,15 +65,16 @@ export class SaeEngine {
     const out = tidy(() => {
       const r = lossAndGrads(this.spec, this.pt, this.params, x, eps, coeff);
       const u = adamUpdate(this.params, r.grads, mom, lr);
-      const active = tf.greater(r.fwd.act, ACTIVE_THRESHOLD);
-      const fired = tf.any(active, 0);
-      const sinceFired = tf.where(fired, tf.zerosLike(this.sinceFired), tf.add(this.sinceFired, 1)) as tf.Tensor1D;
+      // 1 where act > 1e-8: step(act − 1e-8) (tf.greater and tf.any are ~10× slower on wasm).
+      const active = tf.step(tf.sub(r.fwd.act, ACTIVE_THRESHOLD), 0) as tf.Tensor2D;
+      const firedCount = colSum(active);
+      const sinceFired = tf.where(tf.greater(firedCount, 0), tf.zerosLike(this.sinceFired), tf.add(this.sinceFired, 1)) as tf.Tensor1D;
       const bad = tf.logicalAnd(tf.less(this.firstBad, 0), tf.logicalNot(tf.isFinite(r.loss)));
       const firstBad = tf.where(bad, tf.scalar(stepIndex), this.firstBad) as tf.Scalar;
       let metrics: tf.Tensor1D | undefined;
       if (opts.metrics) {
         const B = x.shape[0];
-        const l0 = tf.div(tf.sum(tf.cast(active, 'float32')), B);
+        const l0 = tf.div(tf.sum(firedCount), B);
         const centred = tf.sub(x, tf.mean(x, 0, true));
         const sse = tf.sum(tf.square(tf.sub(r.fwd.xHat, x)));
         const ev = tf.sub(1, tf.div(sse, tf.sum(tf.square(centred))));

@@ -78,6 +78,8 @@ export interface Forward {
   logVar?: tf.Tensor2D | undefined;
   /** VSAE with the variance head: its pre-activation. */
   logVarPre?: tf.Tensor2D | undefined;
+  /** VSAE with the variance head, in training: σ = exp(½ log σ²). */
+  sigma?: tf.Tensor2D | undefined;
   /** The decoded latent (f, or μ + σ ε for a VSAE in training). */
   z: tf.Tensor2D;
   xHat: tf.Tensor2D;
@@ -112,11 +114,13 @@ export function decode(p: Params, z: tf.Tensor2D): tf.Tensor2D {
 export function forward(spec: ModelSpec, p: Params, x: tf.Tensor2D, eps?: tf.Tensor2D): Forward {
   const e = encode(spec, p, x);
   let z = e.act;
+  let sigma: tf.Tensor2D | undefined;
   if (spec.arch !== 'sae') {
     if (!eps) throw new Error('a VSAE training step needs the noise ε');
-    z = e.logVar ? (tf.add(e.act, tf.mul(tf.exp(tf.mul(e.logVar, 0.5)), eps)) as tf.Tensor2D) : (tf.add(e.act, eps) as tf.Tensor2D);
+    if (e.logVar) sigma = tf.exp(tf.mul(e.logVar, 0.5)) as tf.Tensor2D;
+    z = sigma ? (tf.add(e.act, tf.mul(sigma, eps)) as tf.Tensor2D) : (tf.add(e.act, eps) as tf.Tensor2D);
   }
-  return { ...e, z, xHat: decode(p, z) };
+  return { ...e, sigma, z, xHat: decode(p, z) };
 }
 
 /** The batch factor of the sparsity term: 1/B for per-row means, 1 for the original's sums (Mix always 1/B). */

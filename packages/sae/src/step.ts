@@ -11,6 +11,14 @@ import { ACTIVE_THRESHOLD, LOGVAR_MAX, LOGVAR_MIN, forward, sparsityScale, type 
 import type { Prior } from './prior.js';
 import { hasVarHead, type ModelSpec, type ParamName } from './types.js';
 
+/**
+ * Column sums Σ_rows m as a [1, B]·[B, n] product: on wasm a reduction over axis 0 transposes
+ * the whole matrix first (several times slower than the product, which the BLAS path runs fast).
+ */
+export function colSum(m: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(fastMatMul(tf.ones([1, m.shape[0]]) as tf.Tensor2D, m), [m.shape[1]]) as tf.Tensor1D;
+}
+
 /** Prior constants uploaded once. */
 export interface PriorTensors {
   prior: Prior;
@@ -67,15 +75,17 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
   const g = tf.mul(err, 2 / B) as tf.Tensor2D; // d recon / d x̂
   const dW_dec = fastMatMul(z, g, true, false);
   const dz = fastMatMul(g, p.W_dec as tf.Tensor2D, false, true);
-  const dbDecOut = tf.sum(g, 0);
+  const dbDecOut = colSum(g);
 
   // Sparsity term and its gradient with respect to μ (or f) and log σ².
   let sparsity: tf.Scalar;
   let dMu: tf.Tensor2D;
   let dLv: tf.Tensor2D | undefined;
-  const sigma2 = lv ? tf.exp(lv) : undefined;
+  // σ = exp(½ log σ²) is computed once by the forward pass (z = μ + σ ε); σ² = σ·σ.
+  const sigma = fwd.sigma;
+  const sigma2 = lv && sigma ? tf.square(sigma) : undefined;
   // d z / d log σ² = ½ σ ε
-  const dzdlv = lv && eps ? tf.mul(tf.mul(tf.exp(tf.mul(lv, 0.5)), eps), 0.5) : undefined;
+  const dzdlv = sigma && eps ? tf.mul(tf.mul(sigma, eps), 0.5) : undefined;
   if (prior.kind === 'none') {
     sparsity = tf.mul(tf.sum(mu), scale) as tf.Scalar; // f ≥ 0, so |f| = f; d|f|/df = 1 where f > 0
     dMu = tf.add(dz, k) as tf.Tensor2D;
@@ -118,7 +128,7 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
   // Encoder: ReLU passes the gradient where pre > 0 (PyTorch: where the output is > 0).
   const dPre = tf.mul(dMu, tf.step(pre, 0)) as tf.Tensor2D;
   const dW_enc = fastMatMul(xc, dPre, true, false);
-  const db_enc = tf.sum(dPre, 0);
+  const db_enc = colSum(dPre);
   // b_dec enters as x − b_dec: −Σ_rows dPre · W_encᵀ = −W_enc · Σ_rows dPre.
   let db_dec = tf.sub(dbDecOut, tf.squeeze(fastMatMul(p.W_enc as tf.Tensor2D, db_enc.reshape([spec.dSae, 1])), [1]));
   const grads: Params = { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec };
@@ -131,7 +141,7 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
         : tf.cast(tf.logicalAnd(tf.greaterEqual(logVarPre, LOGVAR_MIN), tf.lessEqual(logVarPre, LOGVAR_MAX)), 'float32');
     const dLvPre = tf.mul(lvGrad, pass) as tf.Tensor2D;
     grads.W_enc_var = fastMatMul(xc, dLvPre, true, false);
-    grads.b_enc_var = tf.sum(dLvPre, 0);
+    grads.b_enc_var = colSum(dLvPre);
     db_dec = tf.sub(db_dec, tf.squeeze(fastMatMul(p.W_enc_var as tf.Tensor2D, grads.b_enc_var.reshape([spec.dSae, 1])), [1]));
     grads.b_dec = db_dec;
   }

@@ -1,1 +1,13 @@
-export {};
+export { analyze, sampleLatents } from './analyze.js';
+export { ANALYSES } from './types.js';
+export type { AnalysisName, AnalyzeOptions, AnalyzeResult, AnalysisSummary } from './types.js';
+export { ANALYZE_DEFAULTS, resolveOptions, planMemory } from './options.js';
+export type { MemoryPlan } from './options.js';
+export { LatentStats, TopPairs, histBin, quantileExamples } from './accumulators.js';
+export { ReconStats, rowCosine, median } from './reconstruction.js';
+export { unitRows, transpose, encoderDecoderCosine, decoderSimilarity, sampleCosines, bestMatches, mmcs } from './similarity.js';
+export type { DecoderSimilarity, BestMatch } from './similarity.js';
+export { pca2, umap2, kDistances, kneeEps, dbscan, embed } from './embedding.js';
+export type { Embedding2D } from './embedding.js';
+export { loadLanguageModel, findTokenizer, tokenText, readWindows, ceLossRecovered, logitEffects, logitPath } from './lm.js';
+export type { LanguageModel, CeResult, LogitEffects } from './lm.js';

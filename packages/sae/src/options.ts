@@ -120,8 +120,6 @@ export function validateTrainOptions(o: TrainOptions): void {
   for (const [flag, v] of [['--l1-coeff', o.l1Coeff], ['--kl-coeff', o.klCoeff]] as const) {
     need(v === undefined || (isNum(v) && v >= 0), `${flag} must be a number ≥ 0 (got ${v})`);
   }
-  if (o.arch === 'sae') need(o.klCoeff === undefined, '--kl-coeff applies to the VSAEs; the vanilla SAE takes --l1-coeff');
-  else need(o.l1Coeff === undefined, `--l1-coeff applies to the vanilla SAE; ${o.arch} takes --kl-coeff`);
   need(o.reduction === 'mean' || o.reduction === 'sum', `--reduction must be mean or sum (got ${String(o.reduction)})`);
   need(o.varFlag === 0 || o.varFlag === 1, `--var-flag must be 0 or 1 (got ${String(o.varFlag)})`);
   need(o.varActivation === 'linear' || o.varActivation === 'relu', `--var-activation must be linear or relu (got ${String(o.varActivation)})`);

@@ -77,7 +77,16 @@ export class RowSource {
       }
       return;
     }
+    await this.iter?.return?.();
     this.iter = this.ds.batches({ fromRow, columns: ['act'] })[Symbol.asyncIterator]();
+  }
+
+  /** Stops the reader (closes the file it holds open). */
+  async close(): Promise<void> {
+    const it = this.iter;
+    this.iter = undefined;
+    this.ended = true;
+    await it?.return?.();
   }
 
   /** Makes at least `n` rows available to `take` (fewer only when a stream has ended). */

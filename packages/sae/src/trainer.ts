@@ -101,6 +101,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   const backend = await initBackend(o.backend);
   const ds = await openDataset(o.input, o.stdin ? { stdin: o.stdin } : {});
   let engine: SaeEngine | undefined;
+  let source: RowSource | undefined;
   let metricsOut: MetricsWriter | undefined;
   let tb: TensorBoardWriter | undefined;
   const removeHandlers: Array<() => void> = [];
@@ -154,8 +155,9 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
     let capacity = o.bufferRows ?? defaultBufferRows(o, dIn);
     if (ds.numRows !== undefined && ds.numRows > 0) capacity = Math.min(capacity, Math.max(B, ds.numRows));
     if (ckpt) capacity = ckpt.meta.buffer_capacity; // the same buffer, or the batches would differ
-    const source = new RowSource(ds, { skipBadRows: o.skipBadRows, start: ckpt?.buffer.source });
-    const buffer = new ShuffleBuffer(source, capacity, shuffleRng, ckpt?.buffer);
+    const rows = new RowSource(ds, { skipBadRows: o.skipBadRows, start: ckpt?.buffer.source });
+    source = rows;
+    const buffer = new ShuffleBuffer(rows, capacity, shuffleRng, ckpt?.buffer);
     await buffer.prime();
     if (buffer.size < B) {
       throw new VsaeError(`${o.input === '-' ? 'stdin' : o.input} holds only ${buffer.size} usable rows, fewer than one batch (--batch-size ${B}); give more data or a smaller batch`);
@@ -235,7 +237,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
           d_sae: dSae,
           adam_t: state.t,
           rng: { shuffle: buffer.state().rng, noise: noiseRng.getState() },
-          source: { ...source.pos },
+          source: { ...rows.pos },
           buffer_rows: buffer.size,
           buffer_capacity: buffer.capacity,
           scale,
@@ -261,7 +263,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
       const got = await buffer.draw(xHost, B);
       if (got < B) {
         status = 'input-ended';
-        message = `stdin ran out after ${source.pos.row} rows at step ${step} of ${o.steps}; the run stopped there (train on a file to pass over the data more than once)`;
+        message = `stdin ran out after ${rows.pos.row} rows at step ${step} of ${o.steps}; the run stopped there (train on a file to pass over the data more than once)`;
         break;
       }
       const x = tf.tidy(() => {
@@ -297,7 +299,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
           dead_frac: m.dead_frac,
           explained_variance: m.explained_variance,
           elapsed_s: elapsed(),
-          skipped_rows: source.pos.skipped,
+          skipped_rows: rows.pos.skipped,
         };
         metricsOut.append(row);
         if (tb) {
@@ -345,6 +347,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
     metricsOut?.close();
     tb?.close();
     engine?.dispose();
+    await source?.close();
     await ds.close();
   }
 }

@@ -1,12 +1,20 @@
 /**
- * Latent space: 2-D PCA (ml-pca, NIPALS for the two leading components only), 2-D UMAP
+ * Latent space: 2-D PCA (ml-pca / ml-matrix, exact), 2-D UMAP
  * (umap-js, seeded with our Rng so a seed gives the same picture) and DBSCAN clusters
  * (density-clustering) of the UMAP coordinates, with eps read off the k-distance graph.
  */
+import { createRequire } from 'node:module';
 import type { Rng } from '@vsae/compute';
-import clustering from 'density-clustering';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { PCA } from 'ml-pca';
 import { UMAP } from 'umap-js';
+
+/** density-clustering is plain CommonJS without types: the part used here. */
+interface Dbscan {
+  /** Clusters as arrays of point indices (points in none are noise). */
+  run(dataset: number[][], epsilon: number, minPts: number): number[][];
+}
+const clustering = createRequire(import.meta.url)('density-clustering') as { DBSCAN: new () => Dbscan };
 
 export interface Embedding2D {
   pcaX: Float32Array;
@@ -24,20 +32,52 @@ export function toRows(values: Float32Array, n: number, d: number): number[][] {
   return out;
 }
 
-/** Projection on the two leading principal components (centred, not scaled). */
+/**
+ * Projection on the two leading principal components (centred, not scaled), exact: ml-pca's
+ * covariance method (eigenvectors of the d×d covariance) when d ≤ n, else the eigenvectors of
+ * the n×n Gram matrix of the centred rows (ml-matrix), whose scaled eigenvectors are the same
+ * projections — μ rows have d = d_sae, far more columns than rows. (ml-pca's NIPALS was tried
+ * and gives a wrong second component on simple data; its SVD costs O(d·n²) here.)
+ */
 export function pca2(rows: number[][]): { x: Float32Array; y: Float32Array; explained: number[] } {
   const n = rows.length;
+  const d = rows[0]?.length ?? 0;
   const x = new Float32Array(n);
   const y = new Float32Array(n);
-  if (n < 3) return { x, y, explained: [] };
-  const pca = new PCA(rows, { method: 'NIPALS', nCompNIPALS: 2, center: true, scale: false });
-  const p = pca.predict(rows, { nComponents: 2 });
-  for (let i = 0; i < n; i++) {
-    x[i] = p.get(i, 0);
-    y[i] = p.columns > 1 ? p.get(i, 1) : 0;
+  if (n < 3 || d === 0) return { x, y, explained: [] };
+  if (d <= n) {
+    const pca = new PCA(rows, { method: 'covarianceMatrix', center: true, scale: false });
+    const p = pca.predict(rows, { nComponents: Math.min(2, d) });
+    for (let i = 0; i < n; i++) {
+      x[i] = p.get(i, 0);
+      y[i] = p.columns > 1 ? p.get(i, 1) : 0;
+    }
+  } else {
+    const means = new Float64Array(d);
+    for (const r of rows) for (let k = 0; k < d; k++) means[k]! += r[k]! / n;
+    const c = rows.map((r) => Float64Array.from(r, (v, k) => v - means[k]!));
+    const gram = new Matrix(n, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = i; j < n; j++) {
+        let s = 0;
+        const a = c[i]!;
+        const b = c[j]!;
+        for (let k = 0; k < d; k++) s += a[k]! * b[k]!;
+        gram.set(i, j, s);
+        gram.set(j, i, s);
+      }
+    }
+    const e = new EigenvalueDecomposition(gram, { assumeSymmetric: true });
+    const vals = e.realEigenvalues;
+    const order = vals.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
+    const V = e.eigenvectorMatrix;
+    for (const [comp, out] of [[0, x], [1, y]] as const) {
+      const [lambda, idx] = order[comp] ?? [0, 0];
+      const s = Math.sqrt(Math.max(0, lambda));
+      for (let i = 0; i < n; i++) out[i] = V.get(i, idx) * s;
+    }
   }
-  // Share of the total variance each component carries (ml-pca's own figure is relative to the
-  // components NIPALS computed, here only two).
+  // Share of the total variance each component carries.
   const total = totalVariance(rows);
   return { x, y, explained: total > 0 ? [variance(x) / total, variance(y) / total] : [] };
 }
@@ -156,7 +196,7 @@ export function embed(values: Float32Array, n: number, d: number, rng: Rng, opts
     cluster,
     params: {
       points: n,
-      pca: { method: 'NIPALS (ml-pca)', components: 2, explained_variance: p.explained },
+      pca: { method: d <= n ? 'covariance eigenvectors (ml-pca)' : 'Gram-matrix eigenvectors (ml-matrix)', components: 2, explained_variance: p.explained },
       umap: u.params,
       dbscan: { on: 'umap coordinates', eps, min_pts: opts.minPts, eps_from: `knee of the sorted ${k}-distance graph`, n_clusters: new Set(cluster).size - (cluster.includes(-1) ? 1 : 0), noise: cluster.filter((c) => c < 0).length },
     },

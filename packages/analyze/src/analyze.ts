@@ -54,14 +54,14 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
 
   // The run: config first (cheap), then the dataset's width against it, then the weights.
   const cfg = readRunConfig(o.run);
-  const backend = await initBackend(o.backend);
-  params.backend = backend.name;
   let ds = await openDataset(o.input, o.stdin ? { stdin: o.stdin } : {});
   let tmpDir: string | undefined;
   let sae: LoadedSae | undefined;
   let lm: LanguageModel | undefined;
   try {
     checkWidths(ds, cfg, o);
+    const backend = await initBackend(o.backend);
+    params.backend = backend.name;
     sae = await loadSae(o.run);
     const status = safeStatus(o.run);
     if (status) {

@@ -51,6 +51,13 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
   };
   const has = (a: AnalysisName): boolean => o.analyses.includes(a);
   const params: Record<string, unknown> = {};
+  const seconds: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string): void => {
+    const now = performance.now();
+    seconds[name] = Math.round(now - mark) / 1000;
+    mark = now;
+  };
 
   // The run: config first (cheap), then the dataset's width against it, then the weights.
   const cfg = readRunConfig(o.run);
@@ -124,6 +131,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
           progress: new Progress({ unit: 'rows', total: rows, label: `analyze pass 1/${needPass2 ? 2 : 1}`, quiet: o.quiet, stream: o.log }),
         })
       : undefined;
+    lap('pass1');
     const lat = p1?.latents;
     let l0: number | undefined;
     if (lat) {
@@ -154,6 +162,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
           })
         : undefined;
 
+    lap('pass2');
     const encDec = has('feature-sparsity') || has('dictionary-similarity') ? encoderDecoderCosine(sae.weights.W_enc, sae.weights.W_dec, dIn, dSae) : undefined;
 
     // ---- feature sparsity ---------------------------------------------------------------
@@ -200,6 +209,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
       }
     }
 
+    lap('sparsity_reconstruction_ce');
     // ---- dictionary similarity ------------------------------------------------------------
     if (has('dictionary-similarity') && encDec) {
       const sim = await decoderSimilarity(sae.weights.W_dec, dSae, dIn, plan.blockRows, ANALYZE_DEFAULTS.similarPairs);
@@ -252,6 +262,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
       } else removeStale(o.out, OPTIONAL_TABLES.compare);
     }
 
+    lap('similarity');
     // ---- neuron activations ---------------------------------------------------------------
     if (has('neuron-activations') && lat && examples && coLatents) {
       let ctx;
@@ -303,6 +314,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
       } else removeStale(o.out, OPTIONAL_TABLES.logits);
     }
 
+    lap('examples_logits');
     // ---- latent space -----------------------------------------------------------------------
     if (has('latent-space')) {
       const ids = sampleLatents(dSae, Math.min(o.umapLatents, dSae), rng.fork());
@@ -338,6 +350,8 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
       if (dSae > ids.length) note(`the embedding shows ${ids.length} of ${dSae} latents (a random sample; --umap-latents to change)`);
     }
 
+    lap('embedding');
+    params.seconds = seconds;
     const full = await writeSummary(o, cfg, sae, rows, summary, params);
     return { summary: full, out: o.out, files: [...out.files, path.join(o.out, 'summary.json')], warnings };
   } finally {

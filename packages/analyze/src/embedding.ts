@@ -1,12 +1,11 @@
 /**
- * Latent space: 2-D PCA (ml-pca / ml-matrix, exact), 2-D UMAP
+ * Latent space: 2-D PCA (exact eigenvectors, ml-matrix), 2-D UMAP on the leading components
  * (umap-js, seeded with our Rng so a seed gives the same picture) and DBSCAN clusters
  * (density-clustering) of the UMAP coordinates, with eps read off the k-distance graph.
  */
 import { createRequire } from 'node:module';
 import type { Rng } from '@vsae/compute';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { PCA } from 'ml-pca';
 import { UMAP } from 'umap-js';
 
 /** density-clustering is plain CommonJS without types: the part used here. */
@@ -33,76 +32,91 @@ export function toRows(values: Float32Array, n: number, d: number): number[][] {
 }
 
 /**
- * Projection on the two leading principal components (centred, not scaled), exact: ml-pca's
- * covariance method (eigenvectors of the d×d covariance) when d ≤ n, else the eigenvectors of
- * the n×n Gram matrix of the centred rows (ml-matrix), whose scaled eigenvectors are the same
- * projections — μ rows have d = d_sae, far more columns than rows. (ml-pca's NIPALS was tried
- * and gives a wrong second component on simple data; its SVD costs O(d·n²) here.)
+ * Principal components, exactly: eigenvectors (ml-matrix's symmetric eigendecomposition) of the
+ * d×d covariance of the centred rows when d ≤ n, else of the n×n Gram matrix, whose scaled
+ * eigenvectors give the same projections (μ rows have d = d_sae, far more columns than rows).
+ * Returns the rows' coordinates on the first k components (row-major [n, k]) and each
+ * component's share of the total variance. (ml-pca was tried: its NIPALS gives a wrong second
+ * component on simple data, and its covariance path is ~25× slower than these loops.)
  */
-export function pca2(rows: number[][]): { x: Float32Array; y: Float32Array; explained: number[] } {
+export function pcaProject(rows: number[][], k: number): { coords: Float64Array; k: number; explained: number[]; method: string } {
   const n = rows.length;
   const d = rows[0]?.length ?? 0;
-  const x = new Float32Array(n);
-  const y = new Float32Array(n);
-  if (n < 3 || d === 0) return { x, y, explained: [] };
-  if (d <= n) {
-    const pca = new PCA(rows, { method: 'covarianceMatrix', center: true, scale: false });
-    const p = pca.predict(rows, { nComponents: Math.min(2, d) });
+  const kk = Math.max(0, Math.min(k, n, d));
+  const coords = new Float64Array(n * kk);
+  if (n < 2 || d === 0 || kk === 0) return { coords, k: kk, explained: [], method: 'none' };
+  const means = new Float64Array(d);
+  for (const r of rows) for (let c = 0; c < d; c++) means[c]! += r[c]! / n;
+  const xc = rows.map((r) => Float64Array.from(r, (v, c) => v - means[c]!));
+  const gramPath = d > n;
+  const m = gramPath ? n : d;
+  const S = new Float64Array(m * m);
+  if (gramPath) {
     for (let i = 0; i < n; i++) {
-      x[i] = p.get(i, 0);
-      y[i] = p.columns > 1 ? p.get(i, 1) : 0;
-    }
-  } else {
-    const means = new Float64Array(d);
-    for (const r of rows) for (let k = 0; k < d; k++) means[k]! += r[k]! / n;
-    const c = rows.map((r) => Float64Array.from(r, (v, k) => v - means[k]!));
-    const gram = new Matrix(n, n);
-    for (let i = 0; i < n; i++) {
+      const a = xc[i]!;
       for (let j = i; j < n; j++) {
+        const b = xc[j]!;
         let s = 0;
-        const a = c[i]!;
-        const b = c[j]!;
-        for (let k = 0; k < d; k++) s += a[k]! * b[k]!;
-        gram.set(i, j, s);
-        gram.set(j, i, s);
+        for (let c = 0; c < d; c++) s += a[c]! * b[c]!;
+        S[i * m + j] = s;
       }
     }
-    const e = new EigenvalueDecomposition(gram, { assumeSymmetric: true });
-    const vals = e.realEigenvalues;
-    const order = vals.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
-    const V = e.eigenvectorMatrix;
-    for (const [comp, out] of [[0, x], [1, y]] as const) {
-      const [lambda, idx] = order[comp] ?? [0, 0];
-      const s = Math.sqrt(Math.max(0, lambda));
-      for (let i = 0; i < n; i++) out[i] = V.get(i, idx) * s;
+  } else {
+    for (const a of xc) {
+      for (let p = 0; p < d; p++) {
+        const ap = a[p]!;
+        if (ap === 0) continue;
+        const row = p * m;
+        for (let q = p; q < d; q++) S[row + q]! += ap * a[q]!;
+      }
     }
   }
-  // Share of the total variance each component carries.
-  const total = totalVariance(rows);
-  return { x, y, explained: total > 0 ? [variance(x) / total, variance(y) / total] : [] };
-}
-
-function variance(a: Float32Array): number {
-  let m = 0;
-  for (const v of a) m += v;
-  m /= a.length;
-  let s = 0;
-  for (const v of a) s += (v - m) ** 2;
-  return s / a.length;
-}
-
-function totalVariance(rows: number[][]): number {
-  const n = rows.length;
-  const d = rows[0]?.length ?? 0;
-  let t = 0;
-  for (let k = 0; k < d; k++) {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += rows[i]![k]!;
-    m /= n;
-    for (let i = 0; i < n; i++) t += (rows[i]![k]! - m) ** 2;
+  const M = new Matrix(m, m);
+  for (let i = 0; i < m; i++) {
+    for (let j = i; j < m; j++) {
+      M.set(i, j, S[i * m + j]!);
+      M.set(j, i, S[i * m + j]!);
+    }
   }
-  return t / n;
+  const e = new EigenvalueDecomposition(M, { assumeSymmetric: true });
+  const lambda = e.realEigenvalues.map((v) => Math.max(0, v));
+  const total = lambda.reduce((a, b) => a + b, 0);
+  const order = lambda.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]).slice(0, kk);
+  const V = e.eigenvectorMatrix;
+  order.forEach(([l, idx], c) => {
+    if (gramPath) {
+      const s = Math.sqrt(l);
+      for (let i = 0; i < n; i++) coords[i * kk + c] = V.get(i, idx) * s;
+    } else {
+      const v = Float64Array.from({ length: d }, (_, q) => V.get(q, idx));
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        const a = xc[i]!;
+        for (let q = 0; q < d; q++) s += a[q]! * v[q]!;
+        coords[i * kk + c] = s;
+      }
+    }
+  });
+  return { coords, k: kk, explained: order.map(([l]) => (total > 0 ? l / total : 0)), method: gramPath ? 'Gram-matrix eigenvectors' : 'covariance eigenvectors' };
 }
+
+/** Projection on the two leading principal components (centred, not scaled). */
+export function pca2(rows: number[][]): { x: Float32Array; y: Float32Array; explained: number[] } {
+  const n = rows.length;
+  const p = pcaProject(rows, 2);
+  const x = new Float32Array(n);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = p.k > 0 ? p.coords[i * p.k]! : 0;
+    y[i] = p.k > 1 ? p.coords[i * p.k + 1]! : 0;
+  }
+  return { x, y, explained: p.explained };
+}
+
+/** UMAP epochs by default (umap-learn's choice for large inputs; umap-js would take 500 below 10000 points, ~2× slower). */
+export const UMAP_EPOCHS = 200;
+/** Principal components UMAP runs on (the usual reduction before UMAP; exact when the rank is lower). */
+export const UMAP_PCA_DIMS = 50;
 
 /** UMAP to 2-D; fewer than 4 points are left at the origin. */
 export function umap2(rows: number[][], rng: Rng, opts: { nNeighbors?: number; minDist?: number; nEpochs?: number | undefined } = {}): { x: Float32Array; y: Float32Array; params: Record<string, unknown> } {
@@ -111,9 +125,10 @@ export function umap2(rows: number[][], rng: Rng, opts: { nNeighbors?: number; m
   const y = new Float32Array(n);
   const nNeighbors = Math.max(2, Math.min(opts.nNeighbors ?? 15, n - 1));
   const minDist = opts.minDist ?? 0.1;
-  const params: Record<string, unknown> = { n_neighbors: nNeighbors, min_dist: minDist, n_epochs: opts.nEpochs ?? 'umap-js default', metric: 'euclidean' };
+  const nEpochs = opts.nEpochs ?? UMAP_EPOCHS;
+  const params: Record<string, unknown> = { n_neighbors: nNeighbors, min_dist: minDist, n_epochs: nEpochs, metric: 'euclidean' };
   if (n < 4) return { x, y, params: { ...params, skipped: 'fewer than 4 points' } };
-  const umap = new UMAP({ nComponents: 2, nNeighbors, minDist, random: () => rng.uniform(), ...(opts.nEpochs ? { nEpochs: opts.nEpochs } : {}) });
+  const umap = new UMAP({ nComponents: 2, nNeighbors, minDist, nEpochs, random: () => rng.uniform() });
   const e = umap.fit(rows);
   for (let i = 0; i < n; i++) {
     x[i] = e[i]![0]!;
@@ -180,24 +195,32 @@ export function dbscan(x: ArrayLike<number>, y: ArrayLike<number>, eps: number, 
   return labels;
 }
 
-/** PCA, UMAP and DBSCAN of the rows (row-major [n, d]). */
+/** PCA, UMAP (on the leading principal components) and DBSCAN of the rows (row-major [n, d]). */
 export function embed(values: Float32Array, n: number, d: number, rng: Rng, opts: { nEpochs?: number | undefined; minPts: number }): Embedding2D {
   const rows = toRows(values, n, d);
-  const p = pca2(rows);
-  const u = umap2(rows, rng, { nEpochs: opts.nEpochs });
+  const p = pcaProject(rows, UMAP_PCA_DIMS);
+  const pcaX = new Float32Array(n);
+  const pcaY = new Float32Array(n);
+  const reduced: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    pcaX[i] = p.k > 0 ? p.coords[i * p.k]! : 0;
+    pcaY[i] = p.k > 1 ? p.coords[i * p.k + 1]! : 0;
+    reduced[i] = Array.from(p.coords.subarray(i * p.k, (i + 1) * p.k));
+  }
+  const u = umap2(p.k > 0 ? reduced : rows, rng, { nEpochs: opts.nEpochs });
   const k = Math.min(opts.minPts, Math.max(1, n - 1));
   const eps = n > 1 ? kneeEps(kDistances(u.x, u.y, k)) : 1e-6;
   const cluster = n > 1 ? dbscan(u.x, u.y, eps, opts.minPts) : new Int32Array(n).fill(-1);
   return {
-    pcaX: p.x,
-    pcaY: p.y,
+    pcaX,
+    pcaY,
     umapX: u.x,
     umapY: u.y,
     cluster,
     params: {
       points: n,
-      pca: { method: d <= n ? 'covariance eigenvectors (ml-pca)' : 'Gram-matrix eigenvectors (ml-matrix)', components: 2, explained_variance: p.explained },
-      umap: u.params,
+      pca: { method: `${p.method} (ml-matrix)`, explained_variance: p.explained.slice(0, 2), components_for_umap: p.k, variance_kept_for_umap: p.explained.reduce((a, b) => a + b, 0) },
+      umap: { ...u.params, input: `first ${p.k} principal components` },
       dbscan: { on: 'umap coordinates', eps, min_pts: opts.minPts, eps_from: `knee of the sorted ${k}-distance graph`, n_clusters: new Set(cluster).size - (cluster.includes(-1) ? 1 : 0), noise: cluster.filter((c) => c < 0).length },
     },
   };

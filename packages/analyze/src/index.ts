@@ -7,7 +7,7 @@ export { LatentStats, TopPairs, histBin, quantileExamples } from './accumulators
 export { ReconStats, rowCosine, median } from './reconstruction.js';
 export { unitRows, transpose, encoderDecoderCosine, decoderSimilarity, sampleCosines, bestMatches, mmcs } from './similarity.js';
 export type { DecoderSimilarity, BestMatch } from './similarity.js';
-export { pca2, umap2, kDistances, kneeEps, dbscan, embed } from './embedding.js';
+export { pcaProject, pca2, umap2, kDistances, kneeEps, dbscan, embed, UMAP_EPOCHS, UMAP_PCA_DIMS } from './embedding.js';
 export type { Embedding2D } from './embedding.js';
 export { loadLanguageModel, findTokenizer, tokenText, readWindows, ceLossRecovered, logitEffects, logitPath } from './lm.js';
 export type { LanguageModel, CeResult, LogitEffects } from './lm.js';

@@ -352,6 +352,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
 
     lap('embedding');
     params.seconds = seconds;
+    if (warnings.length) params.notes = [...warnings];
     const full = await writeSummary(o, cfg, sae, rows, summary, params);
     return { summary: full, out: o.out, files: [...out.files, path.join(o.out, 'summary.json')], warnings };
   } finally {

@@ -190,7 +190,7 @@ export function formatHelp(spec: CommandSpec): string {
     rows.push([flag, `${o.help}${def}`]);
   }
   const w = Math.min(40, Math.max(...rows.map(([f]) => f.length)) + 2);
-  for (const [f, h] of rows) lines.push(`  ${f.padEnd(w)}${h}`);
+  for (const [f, h] of rows) lines.push(f.length < w ? `  ${f.padEnd(w)}${h}` : `  ${f}  ${h}`);
   const compat = Object.entries(spec.options).flatMap(([n, o]) => (o.aliases ?? []).filter((a) => a.includes('_')).map((a) => `--${a}`));
   const imp = Object.keys(spec.implied ?? {}).map((f) => `--${f}`);
   if (compat.length + imp.length > 0) {

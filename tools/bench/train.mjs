@@ -183,7 +183,7 @@ def run(threads):
             u = W_dec / W_dec.norm(dim=-1, keepdim=True)
             W_dec.grad -= (W_dec.grad * u).sum(-1, keepdim=True) * u
         opt.step()
-        with torch.no_grad(): W_dec /= W_dec.norm(dim=-1, keepdim=True)
+        with torch.no_grad(): W_dec.div_(W_dec.norm(dim=-1, keepdim=True))
         return loss.item()
     step()
     t = time.perf_counter()

@@ -154,6 +154,77 @@ export class Rng {
     return out;
   }
 
+  /**
+   * Fills `out` with normal values by the ziggurat method (Marsaglia & Tsang 2000, 128 layers),
+   * ~10× faster than Box–Muller in JS: 99% of draws take one 32-bit output, a compare and a
+   * multiply. Same guarantees as fillNormal (plain JS, same seed ⇒ same numbers on every
+   * backend, state saved by getState) but a different stream. The layer index comes from the
+   * low 7 bits and the value from the other 25, so the two are independent (the original
+   * RNOR reused bits, a known defect). Used for the VSAE noise, millions of draws per step.
+   */
+  fillNormalZiggurat<T extends Float32Array | Float64Array>(out: T, mean = 0, std = 1): T {
+    const { kn, wn, fn } = ziggurat();
+    // xoshiro128** inlined with the state in locals (a method call per draw is several times slower).
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    const n = out.length;
+    for (let i = 0; i < n; i++) {
+      const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const iz = r & 127;
+      const hz = r >> 7; // signed, 25 bits, independent of iz
+      if ((hz < 0 ? -hz : hz) < kn[iz]!) {
+        out[i] = mean + std * (hz * wn[iz]!);
+        continue;
+      }
+      // Rare (~1%): the tail or a wedge. Hand the state back and take the slow path.
+      this.s0 = s0;
+      this.s1 = s1;
+      this.s2 = s2;
+      this.s3 = s3;
+      out[i] = mean + std * this.zigSlow(hz, iz, kn, wn, fn);
+      s0 = this.s0;
+      s1 = this.s1;
+      s2 = this.s2;
+      s3 = this.s3;
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+    return out;
+  }
+
+  private zigSlow(hz: number, iz: number, kn: Int32Array, wn: Float64Array, fn: Float64Array): number {
+    const uni = () => (this.nextUint32() + 0.5) * INV_2_32; // (0, 1)
+    for (;;) {
+      let x = hz * wn[iz]!;
+      if (iz === 0) {
+        // The tail beyond R.
+        let y: number;
+        do {
+          x = -Math.log(uni()) / ZIG_R;
+          y = -Math.log(uni());
+        } while (y + y < x * x);
+        return hz > 0 ? ZIG_R + x : -ZIG_R - x;
+      }
+      // The wedge of layer iz.
+      if (fn[iz]! + uni() * (fn[iz - 1]! - fn[iz]!) < Math.exp(-0.5 * x * x)) return x;
+      const r = this.nextUint32() | 0;
+      iz = r & 127;
+      hz = r >> 7;
+      if ((hz < 0 ? -hz : hz) < kn[iz]!) return hz * wn[iz]!;
+    }
+  }
+
   /** A random permutation of 0..n−1 (Fisher–Yates). */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
@@ -181,6 +252,36 @@ export class Rng {
     const t = TWO_PI * u2;
     return [r * Math.cos(t), r * Math.sin(t)];
   }
+}
+
+const ZIG_R = 3.442619855899;
+let zigTables: { kn: Int32Array; wn: Float64Array; fn: Float64Array } | undefined;
+/** Ziggurat tables for 128 layers (Marsaglia & Tsang's zigset, with 25-bit values). */
+function ziggurat(): { kn: Int32Array; wn: Float64Array; fn: Float64Array } {
+  if (zigTables) return zigTables;
+  const m1 = 2 ** 24;
+  const vn = 9.91256303526217e-3;
+  const kn = new Int32Array(128);
+  const wn = new Float64Array(128);
+  const fn = new Float64Array(128);
+  let dn = ZIG_R;
+  let tn = dn;
+  const q = vn / Math.exp(-0.5 * dn * dn);
+  kn[0] = Math.floor((dn / q) * m1);
+  kn[1] = 0;
+  wn[0] = q / m1;
+  wn[127] = dn / m1;
+  fn[0] = 1;
+  fn[127] = Math.exp(-0.5 * dn * dn);
+  for (let i = 126; i >= 1; i--) {
+    dn = Math.sqrt(-2 * Math.log(vn / dn + Math.exp(-0.5 * dn * dn)));
+    kn[i + 1] = Math.floor((dn / tn) * m1);
+    tn = dn;
+    fn[i] = Math.exp(-0.5 * dn * dn);
+    wn[i] = dn / m1;
+  }
+  zigTables = { kn, wn, fn };
+  return zigTables;
 }
 
 function rotl(x: number, k: number): number {

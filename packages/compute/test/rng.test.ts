@@ -87,4 +87,49 @@ describe('Rng', () => {
     expect(() => Rng.fromState({ s: [0, 0, 0, 0], spare: null })).toThrow(/all zeros/);
     expect(() => Rng.fromState({ s: [1, 2, 3] as unknown as [number, number, number, number], spare: null })).toThrow(/four/);
   });
+
+  it('fillNormalZiggurat: normal by a Kolmogorov–Smirnov test and its moments (n = 200000)', () => {
+    const n = 200_000;
+    const z = new Rng(77).fillNormalZiggurat(new Float64Array(n));
+    const sorted = Float64Array.from(z).sort();
+    // Φ(x) by erfc (W. J. Cody's rational approximation via Numerical Recipes erfcc, |err| < 1.2e-7).
+    const erfc = (x: number) => {
+      const t = 1 / (1 + 0.5 * Math.abs(x));
+      const y = t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+      return x >= 0 ? y : 2 - y;
+    };
+    const phi = (x: number) => 0.5 * erfc(-x / Math.SQRT2);
+    let dMax = 0;
+    for (let i = 0; i < n; i++) {
+      const f = phi(sorted[i]!);
+      dMax = Math.max(dMax, Math.abs(f - i / n), Math.abs(f - (i + 1) / n));
+    }
+    // 1% critical value of the KS statistic: 1.63 / √n.
+    expect(dMax).toBeLessThan(1.63 / Math.sqrt(n));
+    const mean = z.reduce((a, b) => a + b, 0) / n;
+    const v = z.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    const k = z.reduce((a, b) => a + (b - mean) ** 4, 0) / n / (v * v);
+    expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(n));
+    expect(Math.abs(v - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
+    expect(Math.abs(k - 3)).toBeLessThan(5 * Math.sqrt(24 / n));
+    // The tails: P(|z| > 3) = 0.0026998, P(|z| > 3.5) (beyond the base layer R ≈ 3.44) = 4.65e-4.
+    const p3 = z.filter((x) => Math.abs(x) > 3).length / n;
+    const p35 = z.filter((x) => Math.abs(x) > 3.5).length / n;
+    expect(Math.abs(p3 - 0.0026998)).toBeLessThan(5 * Math.sqrt(0.0027 / n));
+    expect(Math.abs(p35 - 4.652e-4)).toBeLessThan(5 * Math.sqrt(4.65e-4 / n));
+  });
+
+  it('fillNormalZiggurat is deterministic and continues from a saved state', () => {
+    const a = new Rng(3);
+    const b = new Rng(3);
+    expect(Array.from(a.fillNormalZiggurat(new Float32Array(1000)))).toEqual(Array.from(b.fillNormalZiggurat(new Float32Array(1000))));
+    const saved = a.getState();
+    const next = Array.from(a.fillNormalZiggurat(new Float32Array(5000), 2, 3));
+    expect(Array.from(Rng.fromState(saved).fillNormalZiggurat(new Float32Array(5000), 2, 3))).toEqual(next);
+    // Chunked fills give the same stream as one fill.
+    const whole = new Rng(8).fillNormalZiggurat(new Float64Array(3000));
+    const c = new Rng(8);
+    const parts = [...c.fillNormalZiggurat(new Float64Array(1234)), ...c.fillNormalZiggurat(new Float64Array(1766))];
+    expect(parts).toEqual(Array.from(whole));
+  });
 });

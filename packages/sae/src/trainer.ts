@@ -270,7 +270,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
         const t = tf.tensor2d(xHost, [B, dIn]);
         return (scale === 1 ? t : tf.mul(t, scale)) as tf.Tensor2D;
       });
-      const eps = epsHost ? tf.tensor2d(noiseRng.fillNormal(epsHost), [B, dSae]) : undefined;
+      const eps = epsHost ? tf.tensor2d(noiseRng.fillNormalZiggurat(epsHost), [B, dSae]) : undefined;
       const lr = lrAt(o, step);
       const c = coeffAt(coeff, o.coeffWarmupSteps, step);
       const done = step + 1;

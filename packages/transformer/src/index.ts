@@ -3,7 +3,7 @@ export type { LoadOptions, LoadedModel } from './load.js';
 export { HookedTransformer } from './model.js';
 export type { AttentionMode, HookFn, ModelOptions, RunOptions, RunResult, TokenInput } from './model.js';
 export { TextTokenizer } from './tokenizer.js';
-export { readTorchCheckpoint } from './torch-checkpoint.js';
+export { parseTorchCheckpoint, readTorchCheckpoint } from './torch-checkpoint.js';
 export type { TorchStateDict, TorchTensorInfo } from './torch-checkpoint.js';
 export { checkHooks, getActName, hookNames, hookShape, hookWidth } from './hooks.js';
 export type { ActFn, ModelFamily, TransformerConfig } from './config.js';

@@ -17,6 +17,11 @@ const EOS_CANDIDATES = ['<|endoftext|>', '</s>', '<|end_of_text|>', '<eos>', '[S
 
 type Json = Record<string, unknown>;
 
+/** Escapes control characters so that a message built from file contents stays one line. */
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 function readJsonFile(file: string, what: string, limit: number): Json {
   let st: fs.Stats;
   try {
@@ -76,33 +81,40 @@ export class TextTokenizer {
       const f = path.join(dir, name);
       return fs.existsSync(f) ? readJsonFile(f, '', 16 * 2 ** 20) : {};
     };
-    const config = side('tokenizer_config.json');
-    const specials = side('special_tokens_map.json');
-    if (!json.model || typeof json.model !== 'object') {
+    return TextTokenizer.fromJSON(json, file, side('tokenizer_config.json'), side('special_tokens_map.json'));
+  }
+
+  /** A tokenizer from parsed tokenizer.json (and optional tokenizer_config / special_tokens_map); `file` names it in errors. */
+  static fromJSON(json: unknown, file: string, config: Json = {}, specials: Json = {}): TextTokenizer {
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new InputError(file, 'is not a JSON object');
+    if (!(json as Json).model || typeof (json as Json).model !== 'object') {
       throw new InputError(file, 'has no "model" section; it is not a Hugging Face tokenizer.json');
     }
-    let tok: Tokenizer;
     try {
-      tok = new Tokenizer(json, config);
+      const tok = new Tokenizer(json as Json, config);
       tok.encode('a', { add_special_tokens: false });
+      let vocabSize = 0;
+      for (const id of tok.get_vocab(true).values()) if (Number.isSafeInteger(id) && id + 1 > vocabSize) vocabSize = id + 1;
+      const added = new Map<string, number>();
+      for (const [id, t] of tok.get_added_tokens_decoder()) added.set(t.content, id);
+      const find = (key: 'bos_token' | 'eos_token', fallbacks: string[]): number | undefined => {
+        const named = tokenName(config[key]) ?? tokenName(specials[key]);
+        if (named !== undefined) {
+          const id = tok.token_to_id(named);
+          if (id === undefined || !Number.isSafeInteger(id) || id < 0) throw new InputError(file, `the ${key} ${JSON.stringify(named)} named beside it is not in its vocabulary`);
+          return id;
+        }
+        for (const c of fallbacks) {
+          const id = added.get(c);
+          if (id !== undefined && Number.isSafeInteger(id) && id >= 0) return id;
+        }
+        return undefined;
+      };
+      return new TextTokenizer(file, tok, find('bos_token', BOS_CANDIDATES), find('eos_token', EOS_CANDIDATES), vocabSize);
     } catch (e) {
-      throw new InputError(file, `is not a tokenizer.json that can be used (${(e as Error).message}); re-download the model's tokenizer.json`, { cause: e });
+      if (e instanceof InputError) throw e;
+      throw new InputError(file, `is not a tokenizer.json that can be used (${oneLine(String((e as Error)?.message ?? e))}); re-download the model's tokenizer.json`, { cause: e });
     }
-    let vocabSize = 0;
-    for (const id of tok.get_vocab(true).values()) if (Number.isSafeInteger(id) && id + 1 > vocabSize) vocabSize = id + 1;
-    const added = new Map<string, number>();
-    for (const [id, t] of tok.get_added_tokens_decoder()) added.set(t.content, id);
-    const find = (key: 'bos_token' | 'eos_token', fallbacks: string[]): number | undefined => {
-      const named = tokenName(config[key]) ?? tokenName(specials[key]);
-      if (named !== undefined) {
-        const id = tok.token_to_id(named);
-        if (id === undefined) throw new InputError(file, `the ${key} "${named}" named beside it is not in its vocabulary`);
-        return id;
-      }
-      for (const c of fallbacks) if (added.has(c)) return added.get(c);
-      return undefined;
-    };
-    return new TextTokenizer(file, tok, find('bos_token', BOS_CANDIDATES), find('eos_token', EOS_CANDIDATES), vocabSize);
   }
 
   /** Token ids of `text`, without any special tokens added. */
@@ -111,13 +123,13 @@ export class TextTokenizer {
     try {
       ids = this.tok.encode(text, { add_special_tokens: false }).ids;
     } catch (e) {
-      throw new InputError(this.path, `could not tokenize the text (${(e as Error).message})`, { cause: e });
+      throw new InputError(this.path, `could not tokenize the text (${oneLine(String((e as Error)?.message ?? e))})`, { cause: e });
     }
     const out = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-        throw new InputError(this.path, `has no token for part of the text near "${text.slice(0, 40)}"; the tokenizer's vocabulary lacks some of its characters`);
+        throw new InputError(this.path, `has no token for part of the text near ${JSON.stringify(text.slice(0, 40))}; the tokenizer's vocabulary lacks some of its characters`);
       }
       out[i] = id;
     }

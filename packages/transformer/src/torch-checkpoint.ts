@@ -90,8 +90,18 @@ function isSafeDim(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+/** A name from the file, quoted and escaped so that a message stays one line. */
+function q(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+}
+
+/** Strips control characters (a corrupt pickle's strings may hold newlines) from a message part. */
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 function badPickle(file: string, what: string): InputError {
-  return new InputError(file, `is not a PyTorch state dict vsae can read (${what}); re-download it, or save it again with torch.save(model.state_dict(), PATH)`);
+  return new InputError(file, `is not a PyTorch state dict vsae can read (${oneLine(what)}); re-download it, or save it again with torch.save(model.state_dict(), PATH)`);
 }
 
 /** Unpickles data.pkl with only the globals a state dict needs. */
@@ -186,7 +196,11 @@ function readWhole(file: string): Uint8Array {
  * now; tensor data is decoded when asked for.
  */
 export function readTorchCheckpoint(file: string): TorchStateDict {
-  const data = readWhole(file);
+  return parseTorchCheckpoint(readWhole(file), file);
+}
+
+/** The same, for a checkpoint already in memory; `file` names it in errors. */
+export function parseTorchCheckpoint(data: Uint8Array, file = 'checkpoint'): TorchStateDict {
   if (data.byteLength < 22 || data[0] !== 0x50 || data[1] !== 0x4b) {
     const legacy = data.byteLength > 2 && data[0] === 0x80;
     throw new InputError(
@@ -199,16 +213,18 @@ export function readTorchCheckpoint(file: string): TorchStateDict {
   // List the entries without extracting anything; stop on an absurd entry count.
   const entries = new Map<string, UnzipFileInfo>();
   const maxEntries = Math.floor(data.byteLength / 46) + 1;
+  let seen = 0;
   try {
     unzipSync(data, {
       filter(f) {
-        if (entries.size >= maxEntries) throw new Error('more entries than fit in the file');
+        // Each central-directory entry takes ≥ 46 bytes: a larger count is a lie (and would loop for long).
+        if (++seen > maxEntries) throw new Error('the archive claims more entries than fit in the file');
         entries.set(f.name, { ...f });
         return false;
       },
     });
   } catch (e) {
-    throw new InputError(file, `is not a readable zip archive (${(e as Error).message}); the file is truncated or corrupt`, { cause: e });
+    throw new InputError(file, `is not a readable zip archive (${oneLine((e as Error).message)}); the file is truncated or corrupt`, { cause: e });
   }
   const pklName = [...entries.keys()].find((n) => n === 'data.pkl' || /^[^/]+\/data\.pkl$/.test(n));
   if (pklName === undefined) throw new InputError(file, 'has no data.pkl inside; it is a zip archive but not a torch.save checkpoint');
@@ -216,22 +232,22 @@ export function readTorchCheckpoint(file: string): TorchStateDict {
 
   const extract = (name: string, expectBytes: number | undefined, limit: number): Uint8Array => {
     const info = entries.get(name);
-    if (!info) throw new InputError(file, `is missing ${name}; the file is truncated or corrupt`);
+    if (!info) throw new InputError(file, `is missing ${q(name)}; the file is truncated or corrupt`);
     const size = info.compression === 0 ? info.size : info.originalSize;
     if (!isSafeDim(size) || size > limit || (info.compression === 0 && info.size > data.byteLength)) {
-      throw new InputError(file, `entry ${name} claims ${size} bytes, more than the file can hold; the file is corrupt`);
+      throw new InputError(file, `entry ${q(name)} claims ${size} bytes, more than the file can hold; the file is corrupt`);
     }
     if (expectBytes !== undefined && size < expectBytes) {
-      throw new InputError(file, `entry ${name} holds ${size} bytes but the state dict needs ${expectBytes}; the file is truncated or corrupt`);
+      throw new InputError(file, `entry ${q(name)} holds ${size} bytes but the state dict needs ${expectBytes}; the file is truncated or corrupt`);
     }
     let out: Uint8Array | undefined;
     try {
       out = unzipSync(data, { filter: (f) => f.name === name })[name];
     } catch (e) {
-      throw new InputError(file, `cannot extract ${name} (${(e as Error).message}); the file is truncated or corrupt`, { cause: e });
+      throw new InputError(file, `cannot extract ${q(name)} (${oneLine((e as Error).message)}); the file is truncated or corrupt`, { cause: e });
     }
     if (!out || out.byteLength < (expectBytes ?? 0) || out.byteLength !== size) {
-      throw new InputError(file, `entry ${name} is shorter than its header says; the file is truncated`);
+      throw new InputError(file, `entry ${q(name)} is shorter than its header says; the file is truncated`);
     }
     return out;
   };
@@ -242,21 +258,21 @@ export function readTorchCheckpoint(file: string): TorchStateDict {
   // Check every tensor against its storage before any data is decoded.
   for (const [name, t] of dict) {
     const entry = entries.get(`${root}data/${t.storage.key}`);
-    if (!entry) throw new InputError(file, `tensor "${name}" refers to storage ${t.storage.key}, which is not in the archive; the file is truncated or corrupt`);
+    if (!entry) throw new InputError(file, `tensor ${q(name)} refers to storage ${q(t.storage.key)}, which is not in the archive; the file is truncated or corrupt`);
     let numel = 1;
     let last = t.offset;
     for (let i = 0; i < t.shape.length; i++) {
       numel *= t.shape[i]!;
       if (t.shape[i]! > 0) last += (t.shape[i]! - 1) * t.stride[i]!;
     }
-    if (!Number.isSafeInteger(numel) || !Number.isSafeInteger(last)) throw new InputError(file, `tensor "${name}" has an impossible shape; the file is corrupt`);
+    if (!Number.isSafeInteger(numel) || !Number.isSafeInteger(last)) throw new InputError(file, `tensor ${q(name)} has an impossible shape; the file is corrupt`);
     if (numel > 0 && last >= t.storage.numel) {
-      throw new InputError(file, `tensor "${name}" [${t.shape.join(', ')}] reaches element ${last} of a ${t.storage.numel}-element storage; the file is corrupt`);
+      throw new InputError(file, `tensor ${q(name)} [${t.shape.join(', ')}] reaches element ${last} of a ${t.storage.numel}-element storage; the file is corrupt`);
     }
     const need = t.storage.numel * ITEM_SIZE[t.storage.dtype];
     const have = entry.compression === 0 ? entry.size : entry.originalSize;
     if (have < need) {
-      throw new InputError(file, `storage ${t.storage.key} of tensor "${name}" holds ${have} bytes but needs ${need}; the file is truncated or corrupt`);
+      throw new InputError(file, `storage ${q(t.storage.key)} of tensor ${q(name)} holds ${have} bytes but needs ${need}; the file is truncated or corrupt`);
     }
   }
 
@@ -269,7 +285,7 @@ export function readTorchCheckpoint(file: string): TorchStateDict {
     },
     getFloat32(name) {
       const t = dict.get(name);
-      if (!t) throw new InputError(file, `has no tensor "${name}"`);
+      if (!t) throw new InputError(file, `has no tensor ${q(name)}`);
       const itemSize = ITEM_SIZE[t.storage.dtype];
       const bytes = extract(`${root}data/${t.storage.key}`, t.storage.numel * itemSize, t.storage.numel * itemSize + 64);
       const all = toFloat32(t.storage.dtype, bytes.subarray(0, t.storage.numel * itemSize));

@@ -5,8 +5,9 @@
  * @vsae/transformer (built dist). Two figures: the full forward pass with logits, and an
  * extraction pass (captures blocks.11.hook_resid_post, stops before the unembedding).
  * When /usr/bin/python3 has torch, the same forward pass in PyTorch (float32, no_grad, same
- * shapes, its default threads) gives the ratio. When @vsae/blas's OpenBLAS kernel is available,
- * the wasm figures are repeated with it. Peak RSS is the process's maximum resident set.
+ * shapes, all cores) gives the ratio. When the default routes products through OpenBLAS
+ * (@vsae/blas), the figures are repeated with the stock wasm kernels. Peak RSS is the process's
+ * maximum resident set.
  *
  *   node tools/bench/transformer.mjs [--batch 8] [--context 128] [--iters 2] [--layers 12]
  *
@@ -97,19 +98,18 @@ const tensorsBefore = tf.memory().numTensors;
 full();
 result.leaked_tensors = tf.memory().numTensors - tensorsBefore;
 
-// The same with OpenBLAS products, when @vsae/blas is built and finds the library.
-if (backend.name === 'wasm' || backend.name === 'cpu') {
-  const blasDist = dist('blas');
-  if (fs.existsSync(blasDist)) {
-    const blas = await import(blasDist);
-    const r = blas.installBlasMatMul(tf.getBackend());
-    if (r.installed) {
-      console.error(`  with @vsae/blas (${r.reason}):`);
-      result.blas = { detail: r.reason, tokens_per_s: time('full forward (logits)', full), extract_tokens_per_s: time(`to blocks.${L - 1}.hook_resid_post`, extractPass) };
-      blas.uninstallBlasMatMul(tf.getBackend());
-    } else {
-      result.blas = { unavailable: r.reason };
-    }
+// The default may route products through OpenBLAS (@vsae/compute installs @vsae/blas when the
+// library is present); measure the stock wasm kernels too, for comparison.
+const blasDist = dist('blas');
+if ((backend.name === 'wasm' || backend.name === 'cpu') && fs.existsSync(blasDist)) {
+  const blas = await import(blasDist);
+  const info = blas.blasInfo();
+  result.matmul = info.available ? `OpenBLAS (${info.library}, ${info.threads} threads)` : `${backend.name} kernels (${info.error})`;
+  if (info.available) {
+    blas.uninstallBlasMatMul(tf.getBackend());
+    console.error(`  without OpenBLAS (stock ${backend.name} kernels, per-head attention):`);
+    result.stock = { tokens_per_s: time('full forward (logits)', full), extract_tokens_per_s: time(`to blocks.${L - 1}.hook_resid_post`, extractPass) };
+    blas.installBlasMatMul(tf.getBackend());
   }
 }
 model.dispose();
@@ -117,7 +117,8 @@ result.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
 
 // PyTorch on the same machine, same shapes and math.
 const py = `
-import math, sys, time, torch
+import math, os, sys, time, torch
+torch.set_num_threads(os.cpu_count())  # PyTorch at full strength: every core (Debian's build defaults to 1 here)
 B, T, L, d, H, dm, V, iters = ${B}, ${T}, ${L}, ${d}, ${H}, ${dMlp}, ${V}, ${iters}
 dh = d // H
 torch.manual_seed(0)
@@ -155,7 +156,7 @@ if (fs.existsSync('/usr/bin/python3')) {
     result.pytorch = { tokens_per_s: fullTps, extract_tokens_per_s: extractTps, threads };
     result.ratio_to_pytorch = result.tokens_per_s / fullTps;
     result.extract_ratio_to_pytorch = result.extract_tokens_per_s / extractTps;
-    if (result.blas?.tokens_per_s) result.blas.ratio_to_pytorch = result.blas.tokens_per_s / fullTps;
+    if (result.stock) result.stock.ratio_to_pytorch = result.stock.tokens_per_s / fullTps;
     console.error(`  PyTorch (${threads} threads): ${fullTps.toFixed(0)} tokens/s full, ${extractTps.toFixed(0)} to the last block`);
   } else {
     result.pytorch = { unavailable: (r.stderr || '').trim().split('\n').pop() };

@@ -304,8 +304,9 @@ export class HookedTransformer {
   private act(x: tf.Tensor): tf.Tensor {
     switch (this.cfg.actFn) {
       case 'gelu_new':
-        // 0.5·x·(1 + tanh(u)) = x·sigmoid(2u): the same function, and wasm's sigmoid is ~10× faster than its tanh.
-        return tf.mul(x, tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI)));
+        // 0.5·x·(1 + tanh(u)) = x·sigmoid(2u) with 2u = x·(2c + 2c·0.044715·x²), c = √(2/π): the same
+        // function in six elementwise ops, and wasm's sigmoid is ~10× faster than its tanh.
+        return tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(tf.mul(tf.square(x), 2 * SQRT_2_OVER_PI * 0.044715), 2 * SQRT_2_OVER_PI))));
       case 'gelu':
         return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
       case 'relu':

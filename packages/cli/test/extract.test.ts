@@ -94,14 +94,19 @@ describe('vsae extract errors: one line, exit 1', () => {
 });
 
 describe.skipIf(!fs.existsSync(REAL))("the issue's example on the real tiny-random-gpt2", () => {
-  it('writes 2048 rows of width 128 (64 windows of 32)', async () => {
+  it('writes 2048 rows of width 128 (64 windows of 32), and vsae train accepts the file', async () => {
     const r = vsae(['--model', REAL, '--hook', 'blocks.0.mlp.hook_post', '--text', TEXT, '--context', '32', '--max-tokens', '2048', '-o', 'acts.arrow']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/wrote 2048 rows of blocks\.0\.mlp\.hook_post \(d_in 128\) to acts\.arrow/);
     expect(r.stderr).toMatch(/tokens\/s/);
     const d = await rows(path.join(tmp, 'acts.arrow'));
     expect([d.n, d.dIn, new Set(d.seq).size]).toEqual([2048, 128, 64]);
-  });
+    // … and vsae train accepts the file.
+    const t = spawnSync(process.execPath, [bin, 'train', '--arch', 'sae', '--input', 'acts.arrow', '-o', 'run-lm', '--steps', '20', '--batch-size', '256', '--quiet'], { cwd: tmp, env, encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'run-lm', 'cfg.json'), 'utf8'));
+    expect(cfg).toMatchObject({ d_in: 128, hook_name: 'blocks.0.mlp.hook_post', context_size: 32 });
+  }, 120_000);
 });
 
 describe('interrupt and resume with real processes', () => {

@@ -193,13 +193,13 @@ describe('interrupt and resume with real processes', () => {
 
 describe('bounded memory', () => {
   /** Peak RSS (MB) of an extraction, read from the child's own resource usage. */
-  function peak(maxTokens: number, out: string): number {
+  function peak(maxTokens: number, out: string, extra: string[] = [], input?: string): number {
     const script = `
       const { main } = await import(${JSON.stringify(path.join(path.dirname(bin), '../dist/main.js'))});
       const code = await main(process.argv.slice(1));
       process.stderr.write('PEAK ' + Math.round(process.resourceUsage().maxRSS / 1024) + '\\n');
       process.exitCode = code;`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'extract', '--model', TINY, '--hook', 'blocks.0.mlp.hook_post', '--text', TEXT, '--context', '32', '--max-tokens', String(maxTokens), '-o', out, '--quiet'], { cwd: tmp, env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'extract', '--model', TINY, '--hook', 'blocks.0.mlp.hook_post', '--text', input === undefined ? TEXT : '-', '--context', '32', '--max-tokens', String(maxTokens), '-o', out, '--quiet', ...extra], { cwd: tmp, env, encoding: 'utf8', input, maxBuffer: 1 << 30 });
     expect(r.status, r.stderr).toBe(0);
     return Number(/PEAK (\d+)/.exec(r.stderr)![1]);
   }
@@ -210,4 +210,18 @@ describe('bounded memory', () => {
     // 16× the rows (8 MB of activations more) must not show up in the peak.
     expect(large - small).toBeLessThan(40);
   }, 120_000);
+
+  it('the data held stays within --max-memory while the output grows past it', () => {
+    // Rows of 64 floats (+ seq, pos, token): ~26 MB from the sample corpus, 3× the budget; under
+    // VSAE_STRESS the corpus is fed 12 times through stdin (~300 MB, 40×).
+    const budget = 8;
+    const corpus = fs.readFileSync(TEXT, 'utf8');
+    const stdin = process.env.VSAE_STRESS ? Array.from({ length: 12 }, () => corpus).join('\n\n') : corpus;
+    const base = peak(256, 'budget-base.arrow', ['--max-memory', `${budget}M`]);
+    const big = peak(10_000_000, 'budget-big.arrow', ['--max-memory', `${budget}M`], stdin);
+    expect(fs.statSync(path.join(tmp, 'budget-big.arrow')).size).toBeGreaterThan(3 * budget * 2 ** 20);
+    expect(big - base).toBeLessThan(budget);
+    const r = vsae(['--model', TINY, '--hook', 'blocks.0.mlp.hook_post', '--text', TEXT, '--context', '32', '--max-memory', '10K', '-o', 'nope.arrow']);
+    expectOneLineError(r, 2, /--max-memory 10 KiB is too small for one window of 32 tokens/);
+  }, 600_000);
 });

@@ -37,8 +37,14 @@ export interface ExtractOptions {
   excludeBos?: boolean;
   /** Stop after this many rows (tokens) per hook. */
   maxTokens?: number;
-  /** Windows per forward pass (default 8). */
+  /** Windows per forward pass (default 8; lowered to fit `maxMemory`). */
   batchSize?: number;
+  /**
+   * Budget in bytes for the data extraction holds (the forward pass's activations for a batch and
+   * the writers' staged rows; the model's weights are not counted): the batch size and the
+   * writers' record-batch rows are chosen to fit it.
+   */
+  maxMemory?: number;
   /** Output: a file, '-' (Arrow stream on stdout), or a directory (sharded, or several hooks). */
   out: string;
   /** Write sharded directories with this many rows per shard. */
@@ -155,6 +161,31 @@ function openSource(o: ExtractOptions, tok: TextTokenizer | undefined): Promise<
   return /\.(jsonl|ndjson)$/i.test(file) ? jsonlSource(file, tok) : textSource(file, tok);
 }
 
+/** Bytes of data one token of a window holds in the forward pass (activations of a layer, the attention maps, the captures). */
+function bytesPerToken(cfg: TransformerConfig, context: number, widths: number[]): number {
+  const { dModel: d, dMlp, nHeads: H, dHead: dh } = cfg;
+  const layer = 8 * d + 3 * H * dh + 3 * dMlp + 3 * H * context;
+  return 4 * (layer + 3 * widths.reduce((a, w) => a + w, 0));
+}
+
+/** Batch size and writer record-batch rows within `maxMemory` (half for each); defaults without a budget. */
+export function memoryPlan(cfg: TransformerConfig, context: number, batchSize: number, widths: number[], maxMemory?: number): { batchSize: number; batchRows: number } {
+  if (maxMemory === undefined) return { batchSize, batchRows: 8192 };
+  const perWindow = bytesPerToken(cfg, context, widths) * context;
+  const fit = Math.floor(maxMemory / 2 / perWindow);
+  if (fit < 1) {
+    throw new UsageError(`--max-memory ${formatBytes(maxMemory)} is too small for one window of ${context} tokens of this model (it needs about ${formatBytes(2 * perWindow)}); raise it or shorten --context`);
+  }
+  // The writer stages rows of every hook, and encoding a record batch copies it once more.
+  const perRow = 2 * 4 * (widths.reduce((a, w) => a + w, 0) + 4);
+  const batchRows = Math.max(16, Math.min(8192, Math.floor(maxMemory / 2 / perRow)));
+  return { batchSize: Math.min(batchSize, fit), batchRows };
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${Math.round(n / 2 ** 20)} MiB` : `${Math.round(n / 1024)} KiB`;
+}
+
 export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   // --- options that need no model
   if ((o.text === undefined) === (o.dataset === undefined)) throw new UsageError('give the corpus as --text FILE (plain text or JSONL) or as --dataset FILE.arrow (one of them)');
@@ -163,6 +194,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   for (const [k, v] of [['context', context], ['batch-size', batchSize], ['max-tokens', o.maxTokens], ['shard-rows', o.shardRows]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UsageError(`--${k} must be a positive whole number, got ${v}`);
   }
+  if (o.maxMemory !== undefined && !(o.maxMemory > 0)) throw new UsageError(`--max-memory must be a positive size, got ${o.maxMemory}`);
   if (o.excludeBos && !o.prependBos) throw new UsageError('--exclude-bos needs --prepend-bos (there is no BOS position to leave out)');
   if (o.resume && !o.shardRows) throw new UsageError('--resume continues a sharded directory: give --shard-rows too (a single file is written whole or not at all)');
   if (o.shardRows && o.out === '-') throw new UsageError('--shard-rows writes a directory; it cannot go to stdout (-o -)');
@@ -187,7 +219,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (o.text !== undefined && !fs.existsSync(tokFile)) {
     throw new InputError(o.model, `has no tokenizer.json${cfg.tokenizerName ? ` (this model uses ${cfg.tokenizerName}'s)` : ''}; put it in the model directory or pass --tokenizer FILE`);
   }
-  const { model, tokenizer } = await loadModel(o.model, { tokenizer: needTokenizer && fs.existsSync(tokFile) ? tokFile : false });
+  const { model, tokenizer } = await loadModel(o.model, { tokenizer: needTokenizer && fs.existsSync(tokFile) ? tokFile : false, unembed: false });
   try {
     let bos: number | undefined;
     if (o.prependBos) {
@@ -213,6 +245,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
     // --- writers (resume: each output continues after its own complete shards)
     const writers: DatasetWriter[] = [];
     const widths = hooks.map((h) => hookWidth(cfg, h)!);
+    const plan = memoryPlan(cfg, context, batchSize, widths, o.maxMemory);
     try {
       for (let i = 0; i < hooks.length; i++) {
         if (o.resume) checkResumable(outs[i]!, key(hooks[i]!));
@@ -229,13 +262,15 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
               config: {
                 rows: key(hooks[i]!),
                 maxTokens: o.maxTokens ?? null,
-                batchSize,
+                batchSize: plan.batchSize,
+                maxMemory: o.maxMemory ?? null,
                 backend: backend.name,
                 source: source.kind,
                 tool: 'vsae extract',
               },
             },
             columns: { seq: true, pos: true, token: true },
+            batchRows: plan.batchRows,
             ...(o.shardRows ? { shardRows: o.shardRows } : {}),
             ...(o.resume ? { resume: true } : {}),
             ...(o.out === '-' && o.stdout ? { stdout: o.stdout } : {}),
@@ -319,7 +354,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
         if (s < firstNeeded) continue; // rows already in complete shards (resume)
         if (batch.length === 0) batchSeq = s;
         batch.push(w);
-        if (batch.length === batchSize) {
+        if (batch.length === plan.batchSize) {
           await runBatch(batch, batchSeq);
           batch.length = 0;
           rowsDone = Math.min(windowsSeen * perWindow, limit);

@@ -1,4 +1,4 @@
-export { extract } from './extract.js';
+export { extract, memoryPlan } from './extract.js';
 export type { ExtractOptions, ExtractOutput, ExtractSummary } from './extract.js';
 export { windows } from './windows.js';
 export type { WindowOptions } from './windows.js';

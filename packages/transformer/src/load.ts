@@ -21,6 +21,8 @@ export interface LoadOptions {
   /** tokenizer.json to use instead of the one in the model directory; false: load none. */
   tokenizer?: string | false;
   attention?: AttentionMode;
+  /** Keep the unembedding for logits (default true); false saves its memory when only hooks are read. */
+  unembed?: boolean;
 }
 
 export interface LoadedModel {
@@ -93,6 +95,6 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
     const tf = opts.tokenizer ?? path.join(dir, 'tokenizer.json');
     if (opts.tokenizer !== undefined || fs.existsSync(tf)) tokenizer = TextTokenizer.load(tf);
   }
-  const model = new HookedTransformer(cfg, w, { source: dir, ...(opts.attention ? { attention: opts.attention } : {}) });
+  const model = new HookedTransformer(cfg, w, { source: dir, ...(opts.attention ? { attention: opts.attention } : {}), ...(opts.unembed === false ? { unembed: false } : {}) });
   return { model, tokenizer, config: cfg, weights: file };
 }

@@ -77,6 +77,8 @@ export interface ModelOptions {
   /** Where the weights came from (for metadata and messages). */
   source?: string;
   attention?: AttentionMode;
+  /** Keep the unembedding (default true); false frees it for models used only to read hooks. */
+  unembed?: boolean;
 }
 
 export class HookedTransformer {
@@ -130,7 +132,7 @@ export class HookedTransformer {
     this.lnFw = t1(w.lnFw);
     this.lnFb = t1(w.lnFb);
     this.bU = t1(w.bU);
-    this.unembedSrc = w.unembed;
+    this.unembedSrc = opts.unembed === false ? undefined : w.unembed;
   }
 
   /** Sets how attention is computed (results agree to float rounding). */
@@ -409,7 +411,8 @@ export class HookedTransformer {
   private unembed(): tf.Tensor2D {
     if (this.wU) return this.wU;
     const { dModel: d, dVocab: V } = this.cfg;
-    const src = this.unembedSrc!;
+    const src = this.unembedSrc;
+    if (!src) throw new VsaeError('this model was loaded without its unembedding (unembed: false), so it gives no logits');
     let data = src.data;
     if (src.layout === 'd_vocab,d_model') {
       data = new Float32Array(d * V);

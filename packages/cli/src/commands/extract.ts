@@ -1,6 +1,7 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { getters } from '../args.js';
+import { parseSize } from './train.js';
 
 export const command: CommandSpec = {
   name: 'extract',
@@ -18,7 +19,8 @@ export const command: CommandSpec = {
     'prepend-bos': { type: 'boolean', help: "start every window with the tokenizer's BOS token (then context − 1 corpus tokens)" },
     'exclude-bos': { type: 'boolean', help: 'write no row for the BOS position' },
     'max-tokens': { type: 'int', help: 'stop after this many rows (tokens) per hook (default: the whole corpus)', min: 1, value: 'N' },
-    'batch-size': { type: 'int', help: 'windows per forward pass', default: 8, min: 1 },
+    'batch-size': { type: 'int', help: 'windows per forward pass (lowered to fit --max-memory)', default: 8, min: 1 },
+    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M; the weights are not counted', value: 'SIZE' },
     'doc-separator': { type: 'string', help: 'token between documents (JSONL lines, Arrow rows)', choices: ['eos', 'none'], default: 'eos' },
     out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
     'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
@@ -67,6 +69,7 @@ export const command: CommandSpec = {
         excludeBos: g.bool('exclude-bos'),
         maxTokens: g.num('max-tokens'),
         batchSize: g.num('batch-size'),
+        maxMemory: g.given('max-memory') ? parseSize('max-memory', g.str('max-memory')!) : undefined,
         docSeparator: g.str('doc-separator') as 'eos' | 'none',
         out,
         shardRows: g.num('shard-rows'),

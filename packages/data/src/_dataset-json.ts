@@ -39,6 +39,11 @@ export function readDatasetJson(file: string): DatasetJson {
     if (e.file.includes('/') || e.file.includes('\\') || e.file.startsWith('.')) throw bad(`shard ${i} names "${e.file}", which is not a file inside the directory`);
     return { file: e.file, rows: e.rows };
   });
+  const seen = new Set<string>();
+  for (const s of shards) {
+    if (seen.has(s.file)) throw bad(`lists ${s.file} more than once (its rows would be read twice)`);
+    seen.add(s.file);
+  }
   const sum = shards.reduce((a, s) => a + s.rows, 0);
   if (sum !== j.rows) throw bad(`says rows=${j.rows} but its shards hold ${sum}`);
   const metadata = j.metadata && typeof j.metadata === 'object' && !Array.isArray(j.metadata) ? (j.metadata as Record<string, string>) : {};

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { Field, FixedSizeList, Float32, Int32, Int64, Schema, Type, type DataType } from 'apache-arrow';
 import { InputError, VsaeError } from './errors.js';
+import { typeName } from './_ipc.js';
 import type { DatasetMeta, DatasetWriterOptions } from './types.js';
 
 export const FORMAT_VERSION = '1';
@@ -19,7 +20,6 @@ export interface DatasetLayout {
   index: Partial<Record<ColumnName, number>>;
 }
 
-const typeName = (t: DataType): string => String(t);
 const isF32List = (t: DataType): t is FixedSizeList<Float32> =>
   t.typeId === Type.FixedSizeList && (t as FixedSizeList).children[0]?.type.typeId === Type.Float &&
   ((t as FixedSizeList).children[0]!.type as Float32).precision === 1;
@@ -42,6 +42,7 @@ export function checkDatasetSchema(file: string, schema: Schema): DatasetLayout 
     throw new InputError(file, `column "act" is ${typeName(act)}, but it must be FixedSizeList<Float32>[d_in] (one fixed-width float32 vector per row)`);
   }
   const dIn = act.listSize;
+  if (!Number.isSafeInteger(dIn) || dIn <= 0) throw new InputError(file, `column "act" has vectors of width ${dIn}; the width must be a positive integer, the file is damaged`);
   const declared = schema.metadata.get('vsae:d_in');
   if (declared !== undefined && Number(declared) !== dIn) {
     throw new InputError(file, `says vsae:d_in=${declared} in its metadata but its act vectors have ${dIn} values; the file is inconsistent, regenerate it`);
@@ -59,6 +60,7 @@ export function checkDatasetSchema(file: string, schema: Schema): DatasetLayout 
     if (!want[name][1](t)) throw new InputError(file, `column "${name}" is ${typeName(t)}, but it must be ${want[name][0]} (see the dataset contract)`);
   }
   const feat = index.features === undefined ? undefined : (schema.fields[index.features]!.type as FixedSizeList).listSize;
+  if (feat !== undefined && (!Number.isSafeInteger(feat) || feat <= 0)) throw new InputError(file, `column "features" has vectors of width ${feat}; the width must be a positive integer, the file is damaged`);
   return { dIn, nFeatures: feat, index };
 }
 
@@ -67,11 +69,11 @@ export function sameColumns(a: Schema, b: Schema): boolean {
   if (a.fields.length !== b.fields.length) return false;
   return a.fields.every((f, i) => {
     const g = b.fields[i]!;
-    return f.name === g.name && String(f.type) === String(g.type);
+    return f.name === g.name && typeName(f.type) === typeName(g.type);
   });
 }
 
-export const describeColumns = (s: Schema): string => s.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ');
+export const describeColumns = (s: Schema): string => s.fields.map((f) => `${f.name}: ${typeName(f.type)}`).join(', ');
 
 function parseIntMeta(file: string, raw: Record<string, string>, key: string): number | undefined {
   const v = raw[key];

@@ -23,6 +23,7 @@ import {
 import { Footer, FileBlock } from 'apache-arrow/ipc/metadata/file';
 import { RecordBatch as RecordBatchHeader, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import './_flatbuffers-guard.js';
 import { InputError } from './errors.js';
 
 export const MAGIC = Uint8Array.from([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]); // "ARROW1"
@@ -116,12 +117,29 @@ export function parsePrefix(b: Uint8Array): { len: number; prefix: number } | 'e
   return first === 0 ? 'eos' : { len: first, prefix: 4 };
 }
 
-export function decodeMessage(file: string, flatbuffer: Uint8Array, where: string): Message {
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** An error's message on one line (apache-arrow's and JSON.parse's may span several). */
+export const oneLine = (e: unknown): string => String((e as Error)?.message ?? e).replace(/\s+/g, ' ').trim();
+
+/** A type's name; a damaged nested type (a list without its child) cannot print itself. */
+export function typeName(t: DataType): string {
   try {
-    return Message.decode(flatbuffer);
-  } catch (e) {
-    throw new InputError(file, `has a corrupt Arrow message ${where} (${(e as Error).message}); the file is damaged or not Arrow IPC`, { cause: e });
+    return String(t);
+  } catch {
+    return Type[t.typeId] ?? `type ${String(t.typeId)}`;
   }
+}
+
+export function decodeMessage(file: string, flatbuffer: Uint8Array, where: string): Message {
+  let m: Message;
+  try {
+    m = Message.decode(flatbuffer);
+  } catch (e) {
+    throw new InputError(file, `has a corrupt Arrow message ${where} (${oneLine(e)}); the file is damaged or not Arrow IPC`, { cause: e });
+  }
+  if (!isCount(m.bodyLength)) throw new InputError(file, `has an Arrow message ${where} with an impossible body length (${m.bodyLength}); the file is damaged`);
+  return m;
 }
 
 export function schemaOf(file: string, m: Message): Schema {
@@ -131,14 +149,36 @@ export function schemaOf(file: string, m: Message): Schema {
   try {
     return m.header() as Schema;
   } catch (e) {
-    throw new InputError(file, `has an Arrow schema this reader cannot decode (${(e as Error).message})`, { cause: e });
+    throw new InputError(file, `has an Arrow schema this reader cannot decode (${oneLine(e)}); the file is damaged or uses an unsupported type`, { cause: e });
   }
 }
 
+/**
+ * The header of a record-batch message, checked against the message's body: a row count,
+ * field nodes and buffer regions that are whole numbers, buffers inside the body, and no node
+ * longer than 8 × body bytes (+ 64) — every column type these readers accept stores at least
+ * one bit per value, so a longer claim is a lie that would otherwise be looped over.
+ */
 export function recordBatchHeaderOf(file: string, m: Message, where: string): RecordBatchHeader {
-  const h = m.header() as RecordBatchHeader;
+  let h: RecordBatchHeader;
+  try {
+    h = m.header() as RecordBatchHeader;
+  } catch (e) {
+    throw new InputError(file, `has a corrupt record-batch header ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
+  }
   if (h.compression !== null && h.compression !== undefined) {
     throw new InputError(file, `holds compressed record batches ${where}; rewrite it uncompressed (e.g. pyarrow's compression=None, Polars' compression="uncompressed")`);
+  }
+  const bad = (what: string) => new InputError(file, `has a record batch ${where} with ${what}; the file is damaged`);
+  const maxValues = 8 * m.bodyLength + 64;
+  if (!isCount(h.length) || h.length > maxValues) throw bad(`an impossible row count (${h.length}) for its ${m.bodyLength}-byte body`);
+  for (const n of h.nodes) {
+    if (!isCount(n.length) || !isCount(n.nullCount) || n.length > maxValues) throw bad(`a field node of impossible length (${n.length}) for its ${m.bodyLength}-byte body`);
+  }
+  for (const b of h.buffers) {
+    if (!isCount(b.offset) || !isCount(b.length) || b.offset + b.length > m.bodyLength) {
+      throw bad(`a buffer (offset ${b.offset}, ${b.length} bytes) outside its ${m.bodyLength}-byte body`);
+    }
   }
   return h;
 }
@@ -219,4 +259,74 @@ export function readAtSync(fd: number, pos: number, n: number): Uint8Array {
     off += got;
   }
   return off === n ? buf : buf.subarray(0, off);
+}
+
+// --- whole-buffer check (small tables) -------------------------------------------------------
+
+/**
+ * Checks the framing of an IPC file or stream held in memory before apache-arrow's reader sees
+ * it: every message inside the bytes, every footer block pointing at a record batch of the
+ * body length it states, record-batch headers that fit their bodies (recordBatchHeaderOf), and
+ * a stream closed by its end-of-stream marker. apache-arrow trusts these fields (a footer
+ * block at a schema message makes its file reader loop forever), so they are checked first.
+ */
+export function checkIpcBytes(file: string, bytes: Uint8Array): void {
+  const size = bytes.byteLength;
+  const damaged = (what: string) => new InputError(file, `${what}; the file is damaged or was not fully written, regenerate it`);
+  const messageAt = (pos: number, limit: number, where: string): { m: Message; end: number } | 'eos' => {
+    const p = parsePrefix(bytes.subarray(pos, Math.min(limit, pos + 8)));
+    if (p === 'eos') return 'eos';
+    if (p === 'short' || p.len <= 0 || pos + p.prefix + p.len > limit) throw damaged(`has a message ${where} that runs past the end of the file`);
+    const m = decodeMessage(file, bytes.subarray(pos + p.prefix, pos + p.prefix + p.len), where);
+    const end = pos + p.prefix + p.len + m.bodyLength;
+    if (end > limit) throw damaged(`has a message ${where} whose body runs past the end of the file`);
+    if (m.headerType === MessageHeader.RecordBatch || m.headerType === MessageHeader.DictionaryBatch) {
+      if (m.headerType === MessageHeader.RecordBatch) recordBatchHeaderOf(file, m, where);
+      else {
+        try {
+          m.header();
+        } catch (e) {
+          throw new InputError(file, `has a corrupt dictionary batch ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
+        }
+      }
+    }
+    return { m, end };
+  };
+  if (size >= 8 && isMagic(bytes)) {
+    if (size < 18 || !isMagic(bytes, size - 6)) throw damaged('is truncated: it has no Arrow footer at its end');
+    const footerLen = new DataView(bytes.buffer, bytes.byteOffset + size - 10, 4).getInt32(0, true);
+    if (footerLen <= 0 || footerLen > size - 18) throw damaged(`has a footer length (${footerLen}) that does not fit the file`);
+    const end = size - 10 - footerLen;
+    let blocks: Array<{ offset: number; metaDataLength: number; bodyLength: number; kind: string }>;
+    try {
+      const footer = Footer.decode(bytes.subarray(end, end + footerLen));
+      blocks = [
+        ...[...footer.recordBatches()].map((b) => ({ offset: b.offset, metaDataLength: b.metaDataLength, bodyLength: b.bodyLength, kind: 'record batch' })),
+        ...[...footer.dictionaryBatches()].map((b) => ({ offset: b.offset, metaDataLength: b.metaDataLength, bodyLength: b.bodyLength, kind: 'dictionary batch' })),
+      ];
+    } catch (e) {
+      throw new InputError(file, `has a corrupt Arrow footer (${oneLine(e)}); the file is damaged`, { cause: e });
+    }
+    blocks.forEach((b, i) => {
+      const where = `(${b.kind} ${i} of the footer)`;
+      if (!isCount(b.offset) || !isCount(b.bodyLength) || !isCount(b.metaDataLength) || b.offset < 8 || b.offset + b.metaDataLength + b.bodyLength > end) {
+        throw damaged(`has a footer that places a ${b.kind} outside the file`);
+      }
+      const r = messageAt(b.offset, b.offset + b.metaDataLength + b.bodyLength, where);
+      const want = b.kind === 'record batch' ? MessageHeader.RecordBatch : MessageHeader.DictionaryBatch;
+      if (r === 'eos' || r.m.headerType !== want) throw damaged(`has a footer that points ${where} at a message that is not a ${b.kind}`);
+      if (r.m.bodyLength !== b.bodyLength) throw damaged(`has a footer that gives ${where} a ${b.bodyLength}-byte body but its message says ${r.m.bodyLength}`);
+    });
+    return;
+  }
+  let pos = 0;
+  let first = true;
+  while (pos < size) {
+    const r = messageAt(pos, size, `at byte ${pos}`);
+    if (r === 'eos') return;
+    if (first && r.m.headerType !== MessageHeader.Schema) throw new InputError(file, 'is not an Arrow IPC file or stream (it does not start with a schema); regenerate it');
+    first = false;
+    pos = r.end;
+  }
+  throw damaged(size === 0 ? 'is empty (0 bytes)' : 'is truncated: the Arrow stream has no end-of-stream marker');
 }

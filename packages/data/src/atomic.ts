@@ -114,6 +114,8 @@ export function readJson<T = unknown>(file: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new InputError(file, `is not valid JSON (${(e as Error).message}); fix or regenerate the file`, { cause: e });
+    // Node's JSON.parse messages quote the text around the error, newlines included: one line.
+    const why = (e as Error).message.replace(/\s+/g, ' ').slice(0, 200);
+    throw new InputError(file, `is not valid JSON (${why}); fix or regenerate the file`, { cause: e });
   }
 }

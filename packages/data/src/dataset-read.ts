@@ -14,6 +14,7 @@ import {
   columnStarts,
   decodeMessage,
   isMagic,
+  oneLine,
   parsePrefix,
   readAt,
   recordBatchHeaderOf,
@@ -46,6 +47,9 @@ const errnoText = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' ? 'no such file or directory; check the path' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
 };
+
+/** Largest message metadata (flatbuffer) accepted from stdin, where no file size bounds it. */
+const MAX_METADATA = 1 << 26;
 
 const truncated = (file: string, what: string) =>
   new InputError(file, `is truncated: ${what}. It was not fully written (an interrupted or still-running writer); regenerate it`);
@@ -82,14 +86,15 @@ export async function indexArrowFile(file: string): Promise<ArrowIndex> {
   }
 }
 
-async function readHeaderAt(file: string, fh: fs.promises.FileHandle, offset: number, metaLength: number, where: string): Promise<RecordBatchHeader> {
+async function readHeaderAt(file: string, fh: fs.promises.FileHandle, offset: number, metaLength: number, bodyLength: number, where: string): Promise<RecordBatchHeader> {
   const framed = await readAt(fh, offset, metaLength);
   const p = parsePrefix(framed);
-  if (typeof p !== 'object' || p.prefix + p.len > framed.byteLength) {
+  if (typeof p !== 'object' || p.len <= 0 || p.prefix + p.len > framed.byteLength) {
     throw new InputError(file, `has a corrupt record-batch block ${where} in its footer; the file is damaged`);
   }
   const m = decodeMessage(file, framed.subarray(p.prefix, p.prefix + p.len), where);
   if (m.headerType !== MessageHeader.RecordBatch) throw new InputError(file, `footer points ${where} at a message that is not a record batch; the file is damaged`);
+  if (m.bodyLength !== bodyLength) throw new InputError(file, `footer gives ${where} a ${bodyLength}-byte body but its message says ${m.bodyLength}; the file is damaged`);
   return recordBatchHeaderOf(file, m, where);
 }
 
@@ -100,24 +105,26 @@ async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: n
   const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
   if (footerLen <= 0 || footerLen > size - 18) throw new InputError(file, `has a footer length (${footerLen}) that does not fit the file; the file is damaged`);
   let footer: InstanceType<typeof Footer>;
+  let list: Array<{ offset: number; metaDataLength: number; bodyLength: number }>;
   try {
     footer = Footer.decode(await readAt(fh, size - 10 - footerLen, footerLen));
+    list = [...footer.recordBatches()];
   } catch (e) {
-    throw new InputError(file, `has a corrupt Arrow footer (${(e as Error).message}); the file is damaged`, { cause: e });
+    throw new InputError(file, `has a corrupt Arrow footer (${oneLine(e)}); the file is damaged`, { cause: e });
   }
   const schema = footer.schema;
   const layout = checkDatasetSchema(file, schema);
   const end = size - 10 - footerLen;
-  const list = [...footer.recordBatches()];
+  const count = (v: number) => Number.isSafeInteger(v) && v >= 0;
   const blocks = await mapLimit(
     list,
     32,
     async (b, i) => {
       const where = `(record batch ${i})`;
-      if (b.offset < 8 || b.metaDataLength <= 0 || b.offset + b.metaDataLength + b.bodyLength > end) {
+      if (!count(b.offset) || !count(b.bodyLength) || !count(b.metaDataLength) || b.offset < 8 || b.metaDataLength <= 0 || b.offset + b.metaDataLength + b.bodyLength > end) {
         throw new InputError(file, `footer places record batch ${i} outside the file; the file is damaged`);
       }
-      const header = await readHeaderAt(file, fh, b.offset, b.metaDataLength, where);
+      const header = await readHeaderAt(file, fh, b.offset, b.metaDataLength, b.bodyLength, where);
       return { offset: b.offset, metaLength: b.metaDataLength, bodyLength: b.bodyLength, rows: header.length, header };
     },
   );
@@ -136,10 +143,14 @@ async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size:
   let schema: Schema | undefined;
   let layout: DatasetLayout | undefined;
   const blocks: ArrowIndex['blocks'] = [];
+  let ended = false;
   while (pos < size) {
     const pre = await readAt(fh, pos, 8);
     const p = parsePrefix(pre);
-    if (p === 'eos') break;
+    if (p === 'eos') {
+      ended = true;
+      break;
+    }
     if (p === 'short') throw truncated(file, `it ends inside a message header at byte ${pos}`);
     if (p.len < 0 || pos + p.prefix + p.len > size) throw truncated(file, `it ends inside a message at byte ${pos}`);
     const m = decodeMessage(file, await readAt(fh, pos + p.prefix, p.len), `at byte ${pos}`);
@@ -157,6 +168,8 @@ async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size:
     pos += metaLength + m.bodyLength;
   }
   if (!schema || !layout) throw new InputError(file, 'holds no Arrow schema; it is empty or not Arrow IPC');
+  // A stream is closed by its end-of-stream marker: without it the writer stopped early.
+  if (!ended) throw truncated(file, `the Arrow stream has no end-of-stream marker after its ${blocks.length} record batches`);
   return { file, format: 'stream', schema, layout, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
 
@@ -407,7 +420,11 @@ class StreamDataset implements ActivationDataset {
     for (;;) {
       const at = r.position;
       const pre = await r.read(4);
-      if (pre.byteLength === 0) return; // end without EOS marker: accepted
+      if (pre.byteLength === 0) {
+        // The writer ends a stream with an end-of-stream marker; without it the command before
+        // the pipe stopped early (killed, interrupted, failed), so the rows are not all there.
+        throw new InputError(this.path, `the Arrow stream ended after ${row} rows without its end-of-stream marker: the command writing it stopped early (check its error); rerun it`);
+      }
       let p = parsePrefix(pre);
       if (p === 'short') {
         const more = await r.read(4);
@@ -418,6 +435,7 @@ class StreamDataset implements ActivationDataset {
       }
       if (p === 'eos') return;
       if (p === 'short') throw truncated(this.path, `the stream ends inside a message header at byte ${at}`);
+      if (p.len <= 0 || p.len > MAX_METADATA) throw new InputError(this.path, `has a message at byte ${at} with an impossible metadata length (${p.len}); the stream is damaged or not Arrow IPC`);
       const fb = await r.read(p.len);
       if (fb.byteLength < p.len) throw truncated(this.path, `the stream ends inside a message at byte ${at}`);
       const m = decodeMessage(this.path, fb, `at byte ${at}`);
@@ -454,7 +472,7 @@ async function openStdin(name: string, input: NodeJS.ReadableStream, opts: OpenD
   if (head.byteLength === 0) throw new InputError(name, 'is empty: no Arrow stream arrived (did the command before the pipe fail?)');
   if (isMagic(head)) throw new InputError(name, 'holds an Arrow IPC file, not a stream; pass the file by name instead of piping it');
   const p = parsePrefix(head);
-  if (typeof p !== 'object' || p.len <= 0 || p.len > 1 << 30) throw new InputError(name, 'is not an Arrow IPC stream (it does not start with a schema message)');
+  if (typeof p !== 'object' || p.len <= 0 || p.len > MAX_METADATA) throw new InputError(name, 'is not an Arrow IPC stream (it does not start with a schema message)');
   // The prefix was 8 bytes for modern streams, 4 for legacy ones: give the rest back to the flatbuffer read.
   const rest = p.prefix === 4 ? head.subarray(4) : new Uint8Array(0);
   const more = await reader.read(p.len - rest.byteLength);
@@ -470,8 +488,10 @@ async function openStdin(name: string, input: NodeJS.ReadableStream, opts: OpenD
 async function openSharded(dir: string, opts: OpenDatasetOptions): Promise<FilesDataset> {
   const jsonPath = path.join(dir, '_dataset.json');
   let files: Array<{ file: string; rows: number | undefined }>;
+  let declaredDIn: number | undefined;
   if (fs.existsSync(jsonPath)) {
     const info = readDatasetJson(jsonPath);
+    declaredDIn = info.d_in;
     if (!info.complete && !opts.allowIncomplete) {
       throw new InputError(dir, 'is an incomplete dataset (_dataset.json has complete: false): it is still being written or was interrupted; finish it with --resume or wait for the writer');
     }
@@ -491,6 +511,9 @@ async function openSharded(dir: string, opts: OpenDatasetOptions): Promise<Files
   }
   const parts = await mapLimit(files, 8, (f) => indexArrowFile(f.file));
   const first = parts[0]!;
+  if (declaredDIn !== undefined && declaredDIn !== first.layout.dIn) {
+    throw new InputError(jsonPath, `says d_in=${declaredDIn} but its shards hold rows of width ${first.layout.dIn}; the dataset is damaged, regenerate it`);
+  }
   parts.forEach((p, i) => {
     if (!sameColumns(first.schema, p.schema)) {
       throw new InputError(p.file, `has columns (${describeColumns(p.schema)}) that differ from the first shard's (${describeColumns(first.schema)}); all shards of a dataset must share one schema`);

@@ -19,7 +19,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { EOS, columnStarts, decodeMessage, encodeRecordBatch, encodeSchemaMessage, parsePrefix, readAtSync, recordBatchHeaderOf, schemaOf } from './_ipc.js';
+import { EOS, columnStarts, typeName, decodeMessage, encodeRecordBatch, encodeSchemaMessage, parsePrefix, readAtSync, recordBatchHeaderOf, schemaOf } from './_ipc.js';
 import { writeFileAtomicSync } from './atomic.js';
 import { InputError, VsaeError } from './errors.js';
 import type { MetricsColumn, MetricsRead, MetricsRow, MetricsWriterOptions } from './types.js';
@@ -116,7 +116,7 @@ function metricsColumnOf(file: string, f: Field): MetricsColumn & { bytes: numbe
   if (t.typeId === Type.Int && (t as unknown as { bitWidth: number }).bitWidth === 32) return { name: f.name, type: 'int32', bytes: 4, float: false };
   if (t.typeId === Type.Float && (t as Float64).precision === 2) return { name: f.name, type: 'float64', bytes: 8, float: true };
   if (t.typeId === Type.Float && (t as Float32).precision === 1) return { name: f.name, type: 'float64', bytes: 4, float: true };
-  throw new InputError(file, `metrics column "${f.name}" is ${String(t)}; metrics columns must be Int32 or Float64`);
+  throw new InputError(file, `metrics column "${f.name}" is ${typeName(t)}; metrics columns must be Int32 or Float64`);
 }
 
 /**
@@ -186,13 +186,19 @@ export function parseMetrics(head: Uint8Array, file: string, fromByte?: number, 
       const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
       const n = h.length;
       const base = rows.length;
-      for (let i = 0; i < n; i++) rows.push({});
-      cols.forEach((c, ci) => {
+      // Every column's buffers must hold n values before a row is made (a lying count is refused).
+      const regions = cols.map((c, ci) => {
         const s = starts[ci]!;
         const node = h.nodes[s.node];
         const valid = h.buffers[s.buffer];
         const data = h.buffers[s.buffer + 1];
-        if (!node || !data || data.offset + n * c.bytes > body.byteLength) throw new InputError(file, `record batch at byte ${pos} is damaged (column "${c.name}")`);
+        if (!node || !data || data.length < n * c.bytes || data.offset + n * c.bytes > body.byteLength) throw new InputError(file, `record batch at byte ${pos} is damaged (column "${c.name}")`);
+        if (node.nullCount > 0 && valid && valid.length > 0 && valid.offset + Math.ceil(n / 8) > body.byteLength) throw new InputError(file, `record batch at byte ${pos} is damaged (column "${c.name}" validity)`);
+        return { node, valid, data };
+      });
+      for (let i = 0; i < n; i++) rows.push({});
+      cols.forEach((c, ci) => {
+        const { node, valid, data } = regions[ci]!;
         for (let i = 0; i < n; i++) {
           const isNull = node.nullCount > 0 && valid && valid.length > 0 && ((body[valid.offset + (i >> 3)]! >> (i & 7)) & 1) === 0;
           const off = data.offset + i * c.bytes;

@@ -27,6 +27,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
+import { checkIpcBytes, oneLine, typeName } from './_ipc.js';
 import { InputError, VsaeError } from './errors.js';
 import type { ColumnType, ColumnValue, TableColumnInput, TableData } from './types.js';
 
@@ -81,16 +82,18 @@ export function writeTableSync(file: string, columns: Record<string, TableColumn
 /** The ColumnType of an Arrow type, or its Arrow name when it is not one of ours. */
 function columnTypeOf(t: DataType): string {
   switch (t.typeId) {
-    case Type.Int: { const bits = (t as unknown as { bitWidth: number }).bitWidth; return bits === 64 ? 'int64' : bits === 32 ? 'int32' : String(t); }
-    case Type.Float: return (t as Float32).precision === 2 ? 'float64' : (t as Float32).precision === 1 ? 'float32' : String(t);
+    case Type.Int: { const bits = (t as unknown as { bitWidth: number }).bitWidth; return bits === 64 ? 'int64' : bits === 32 ? 'int32' : typeName(t); }
+    case Type.Float: return (t as Float32).precision === 2 ? 'float64' : (t as Float32).precision === 1 ? 'float32' : typeName(t);
     case Type.Bool: return 'bool';
     case Type.Utf8: case Type.LargeUtf8: return 'utf8';
     case Type.List: {
-      const inner = columnTypeOf((t as List).children[0]!.type);
+      const child = (t as List).children[0];
+      if (!child) return typeName(t);
+      const inner = columnTypeOf(child.type);
       return `list<${inner}>`;
     }
     case Type.Dictionary: return columnTypeOf((t as unknown as { dictionary: DataType }).dictionary);
-    default: return String(t);
+    default: return typeName(t);
   }
 }
 
@@ -116,6 +119,16 @@ class TableDataImpl implements TableData {
     return this.table.schema.fields.some((f) => f.name === name);
   }
 
+  /** Runs a read over a column; values that apache-arrow cannot decode become an InputError. */
+  private guard<T>(name: string, read: () => T): T {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(this.path, `column "${name}" cannot be decoded (${oneLine(e)}); the file is damaged, regenerate it`, { cause: e });
+    }
+  }
+
   private vector(name: string): Vector {
     const v = this.table.getChild(name);
     if (!v) throw new InputError(this.path, `has no column "${name}" (it has: ${this.fields.map((f) => f.name).join(', ') || 'none'}); regenerate it with this version of vsae`);
@@ -124,31 +137,37 @@ class TableDataImpl implements TableData {
 
   column(name: string): ColumnValue[] {
     const v = this.vector(name);
-    const out: ColumnValue[] = new Array(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = jsValue(v.get(i));
-    return out;
+    return this.guard(name, () => {
+      const out: ColumnValue[] = new Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = jsValue(v.get(i));
+      return out;
+    });
   }
 
   numbers(name: string): Float64Array {
     const v = this.vector(name);
     const kind = columnTypeOf(v.type);
     if (!['int32', 'int64', 'float32', 'float64', 'bool'].includes(kind)) throw new InputError(this.path, `column "${name}" is ${kind}, not numeric`);
-    const out = new Float64Array(v.length);
-    for (let i = 0; i < v.length; i++) {
-      const x = v.get(i) as number | bigint | boolean | null;
-      out[i] = x === null ? NaN : Number(x);
-    }
-    return out;
+    return this.guard(name, () => {
+      const out = new Float64Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const x = v.get(i) as number | bigint | boolean | null;
+        out[i] = x === null ? NaN : Number(x);
+      }
+      return out;
+    });
   }
 
   strings(name: string): Array<string | null> {
     const v = this.vector(name);
-    const out: Array<string | null> = new Array(v.length);
-    for (let i = 0; i < v.length; i++) {
-      const x = v.get(i) as unknown;
-      out[i] = x === null || x === undefined ? null : String(x);
-    }
-    return out;
+    return this.guard(name, () => {
+      const out: Array<string | null> = new Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const x = v.get(i) as unknown;
+        out[i] = x === null || x === undefined ? null : String(x);
+      }
+      return out;
+    });
   }
 
   rows(): Array<Record<string, ColumnValue>> {
@@ -166,14 +185,19 @@ export function readTable(file: string): TableData {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(file, code === 'ENOENT' ? 'no such file; check the path (was the analysis run?)' : `cannot read it (${(e as Error).message})`, { cause: e });
   }
+  checkIpcBytes(file, bytes);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
   } catch (e) {
-    throw new InputError(file, `is not a readable Arrow IPC file (${(e as Error).message}); regenerate it`, { cause: e });
+    throw new InputError(file, `is not a readable Arrow IPC file (${oneLine(e)}); regenerate it`, { cause: e });
   }
   if (table.schema.fields.length === 0 && bytes.byteLength > 0) {
     throw new InputError(file, 'is not an Arrow IPC file (no schema found); regenerate it');
   }
-  return new TableDataImpl(file, table);
+  try {
+    return new TableDataImpl(file, table);
+  } catch (e) {
+    throw new InputError(file, `has a schema that cannot be decoded (${oneLine(e)}); the file is damaged, regenerate it`, { cause: e });
+  }
 }

@@ -382,6 +382,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
       throw e;
     }
     const seconds = (performance.now() - t0) / 1000;
+    progress.update(written.reduce((a, r) => Math.max(a, r), 0) + skip, {}, false);
     progress.finish({ windows: windowsSeen });
     return {
       model: o.model,

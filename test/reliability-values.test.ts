@@ -1,0 +1,185 @@
+/**
+ * Bad values and hostile inputs through the real bins (issue 8):
+ * - NaN/Inf rows: `vsae train` and `vsae analyze` stop with the row's index (exit 1, one
+ *   line); `--skip-bad-rows` drops them and counts them in metrics' `skipped_rows`;
+ * - a NaN/Inf loss stops training (exit 1, `_run.json` failed) with the last good checkpoint
+ *   intact: it loads, and `--resume` on the repaired data ends equal to a run that never saw
+ *   the bad rows;
+ * - damaged inputs: a truncated dataset, a stream without its end marker on stdin, a damaged
+ *   `_dataset.json`, a cfg.json claiming a 2^30-wide dictionary, a damaged analysis table —
+ *   one clear line and exit 1 from the tools that need them, a note from those that do not.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus } from '@vsae/data';
+import { seeded, vsae } from '../tools/stress/harness.mjs';
+
+let tmp: string;
+const D = 8;
+
+/** Rows drawn from seed 5; `poison` sets one value of a row (row, value), `from` poisons every row after it. */
+function rowsOf(rows: number, poison: Array<[number, number]> = [], from?: { row: number; value: number }): Float32Array {
+  const r = seeded(5);
+  const act = new Float32Array(rows * D);
+  for (let i = 0; i < act.length; i++) act[i] = r() < 0.25 ? r() : 0;
+  for (const [row, v] of poison) act[row * D + (row % D)] = v;
+  if (from) for (let row = from.row; row < rows; row++) act[row * D + (row % D)] = from.value;
+  return act;
+}
+
+async function write(name: string, act: Float32Array): Promise<string> {
+  const file = path.join(tmp, name);
+  const w = await createDatasetWriter(file, { meta: { source: 'test', dIn: D } });
+  await w.write({ numRows: act.length / D, act });
+  await w.close();
+  return file;
+}
+
+async function streamBytes(act: Float32Array): Promise<Buffer> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  const w = await createDatasetWriter('-', { meta: { source: 'test', dIn: D }, stdout: sink, batchRows: 256 });
+  await w.write({ numRows: act.length / D, act });
+  await w.close();
+  return Buffer.concat(chunks);
+}
+
+function expectOneLineError(r: { code: number | null; stderr: string }, command: string, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^vsae ${command}: `));
+  expect(lines[0]).toMatch(pattern);
+}
+
+const quick = ['--arch', 'sae', '--dict-mult', '2', '--batch-size', '100', '--log-every', '1', '-q'];
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-rel-values-'));
+  await write('clean.arrow', rowsOf(2000));
+  await write('holes.arrow', rowsOf(2000, [[123, NaN], [301, -Infinity]]));
+  const r = vsae(['train', '--input', 'clean.arrow', '-o', 'clean-run', '--steps', '10', ...quick], { cwd: tmp });
+  expect(r.code, r.stderr).toBe(0);
+}, 300_000);
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('NaN and Inf rows', () => {
+  it('vsae train stops at the first bad row with its index; nothing claims to be complete', () => {
+    const r = vsae(['train', '--input', 'holes.arrow', '-o', 'holes-run', '--steps', '30', ...quick], { cwd: tmp });
+    expectOneLineError(r, 'train', /holes\.arrow: row 123 holds NaN or Inf in "act"; .*--skip-bad-rows/);
+    const st = runStatus(path.join(tmp, 'holes-run'));
+    if (st) expect(st.status).toBe('failed');
+    expect(fs.existsSync(path.join(tmp, 'holes-run', 'sae_weights.safetensors'))).toBe(false);
+  });
+
+  it('--skip-bad-rows drops them, counts them in skipped_rows, and trains to finite weights', () => {
+    const r = vsae(['train', '--input', 'holes.arrow', '-o', 'skip-run', '--steps', '30', '--skip-bad-rows', ...quick], { cwd: tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readMetrics(path.join(tmp, 'skip-run', 'metrics.arrows')).rows;
+    expect(rows).toHaveLength(30);
+    // 30 steps of 100 from 2000 rows: the file is passed over twice, so each bad row is met twice.
+    expect(rows.at(-1)!.skipped_rows).toBeGreaterThanOrEqual(2);
+    expect(rows.at(-1)!.skipped_rows! % 2).toBe(0);
+    expect(rows.every((x) => Number.isFinite(x.loss!))).toBe(true);
+    const w = readSafetensors(path.join(tmp, 'skip-run', 'sae_weights.safetensors'));
+    for (const k of w.tensors.keys()) expect(w.getFloat32(k).data.every(Number.isFinite), k).toBe(true);
+  });
+
+  it('vsae analyze stops at the first bad row with its index', () => {
+    const r = vsae(['analyze', 'clean-run', '--input', 'holes.arrow', '--feature-sparsity', '-q'], { cwd: tmp });
+    expectOneLineError(r, 'analyze', /holes\.arrow: row 123 holds NaN in "act"/);
+  });
+});
+
+describe('a NaN loss', () => {
+  // Buffer = batch = 64 rows and a checkpoint every 10 steps: rows from 1605 on are 1e20 (their
+  // squares overflow float32). They enter the buffer in the mid-20s and blow up the next step; the
+  // checkpoint of step 20 holds only clean rows, so resuming it on the repaired data must end
+  // exactly where a run on the repaired data ends.
+  const opts = ['--arch', 'sae', '--dict-mult', '2', '--steps', '60', '--batch-size', '64', '--buffer-rows', '64', '--checkpoint-every', '10', '--log-every', '1', '-q'];
+
+  it('stops training with failed status; the last good checkpoint loads and resumes on repaired data', async () => {
+    await write('overflow.arrow', rowsOf(4000, [], { row: 1605, value: 1e20 }));
+    await write('repaired.arrow', rowsOf(4000));
+    const r = vsae(['train', '--input', 'overflow.arrow', '-o', 'nan-run', ...opts], { cwd: tmp });
+    expectOneLineError(r, 'train', /training diverged: the loss became NaN or infinite at step 2\d .*last good checkpoint is kept in nan-run\/checkpoints\/latest/);
+    const run = path.join(tmp, 'nan-run');
+    expect(runStatus(run)).toMatchObject({ status: 'failed' });
+    const meta = readJson<{ step: number }>(path.join(run, 'checkpoints', 'latest', 'state.json'));
+    expect(meta.step).toBe(20);
+    const state = readSafetensors(path.join(run, 'checkpoints', 'latest', 'state.safetensors'));
+    for (const k of state.tensors.keys()) expect(state.getFloat32(k).data.every(Number.isFinite), k).toBe(true);
+    // No metrics row after the checkpoint survives a resume; the resumed run is the clean run.
+    const resumed = vsae(['train', '--resume', '--input', 'repaired.arrow', '-o', 'nan-run', '-q'], { cwd: tmp });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(runStatus(run)).toMatchObject({ status: 'complete', step: 60 });
+    const clean = vsae(['train', '--input', 'repaired.arrow', '-o', 'repaired-run', ...opts], { cwd: tmp });
+    expect(clean.code, clean.stderr).toBe(0);
+    const a = readSafetensors(path.join(run, 'sae_weights.safetensors'));
+    const b = readSafetensors(path.join(tmp, 'repaired-run', 'sae_weights.safetensors'));
+    for (const k of b.tensors.keys()) {
+      const x = a.getFloat32(k).data;
+      const y = b.getFloat32(k).data;
+      let worst = 0;
+      for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+      expect(worst, k).toBeLessThanOrEqual(1e-6);
+    }
+    expect(readMetrics(path.join(run, 'metrics.arrows')).rows.map((x) => x.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  }, 300_000);
+});
+
+describe('damaged inputs', () => {
+  it('a truncated dataset file, a damaged _dataset.json, a stream cut before its end marker', async () => {
+    const whole = fs.readFileSync(path.join(tmp, 'clean.arrow'));
+    fs.writeFileSync(path.join(tmp, 'cut.arrow'), whole.subarray(0, whole.length >> 1));
+    expectOneLineError(vsae(['train', '--input', 'cut.arrow', '-o', 'cut-run', '--steps', '5', ...quick], { cwd: tmp }), 'train', /cut\.arrow: is truncated: .*regenerate it/);
+    expect(fs.existsSync(path.join(tmp, 'cut-run'))).toBe(false);
+
+    const dir = path.join(tmp, 'sharded');
+    const w = await createDatasetWriter(dir, { meta: { source: 'test', dIn: D }, shardRows: 500 });
+    await w.write({ numRows: 2000, act: rowsOf(2000) });
+    await w.close();
+    const j = readJson<Record<string, unknown>>(path.join(dir, '_dataset.json'));
+    fs.writeFileSync(path.join(dir, '_dataset.json'), JSON.stringify({ ...j, rows: 9_000_000_000 }));
+    expectOneLineError(vsae(['train', '--input', 'sharded', '-o', 'sh-run', '--steps', '5', ...quick], { cwd: tmp }), 'train', /_dataset\.json: says rows=9000000000 but its shards hold 2000/);
+
+    const stream = await streamBytes(rowsOf(1000));
+    const noEnd = stream.subarray(0, stream.length - 8);
+    expectOneLineError(vsae(['train', '--input', '-', '-o', 'pipe-run', '--steps', '50', ...quick], { cwd: tmp, input: noEnd }), 'train', /stdin: the Arrow stream ended after 1000 rows without its end-of-stream marker/);
+    expectOneLineError(vsae(['analyze', 'clean-run', '--input', '-', '--feature-sparsity', '-q'], { cwd: tmp, input: noEnd }), 'analyze', /stdin: the Arrow stream ended after 1000 rows without its end-of-stream marker/);
+  });
+
+  it('a cfg.json claiming d_sae 2^30: analyze refuses in one line (no allocation), report and dash say what is wrong', () => {
+    const run = path.join(tmp, 'liar');
+    fs.cpSync(path.join(tmp, 'clean-run'), run, { recursive: true });
+    const cfg = readJson<Record<string, unknown>>(path.join(run, 'cfg.json'));
+    fs.writeFileSync(path.join(run, 'cfg.json'), JSON.stringify({ ...cfg, d_sae: 2 ** 30 }));
+    const a = vsae(['analyze', 'liar', '--input', 'clean.arrow', '-q'], { cwd: tmp });
+    console.log(`reliability-values: ${a.stderr.trim()}`);
+    expectOneLineError(a, 'analyze', /liar.*(1073741824|d_sae|shape)/);
+    const d = vsae(['dash', 'liar'], { cwd: tmp });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stdout).toMatch(/liar/);
+  });
+
+  it('a damaged analysis table: the report still draws and names it; dash lists the run', () => {
+    const run = path.join(tmp, 'damaged');
+    fs.cpSync(path.join(tmp, 'clean-run'), run, { recursive: true });
+    const an = vsae(['analyze', 'damaged', '--input', 'clean.arrow', '--feature-sparsity', '-q'], { cwd: tmp });
+    expect(an.code, an.stderr).toBe(0);
+    const f = path.join(run, 'analysis', 'features.arrow');
+    const bytes = fs.readFileSync(f);
+    fs.writeFileSync(f, bytes.subarray(0, bytes.length - 40));
+    const r = vsae(['report', 'damaged'], { cwd: tmp });
+    expect(r.code, r.stderr).toBe(0);
+    const html = fs.readFileSync(path.join(run, 'report.html'), 'utf8');
+    expect(html).toMatch(/features\.arrow/);
+    expect(html).toMatch(/truncated|damaged/);
+    const d = vsae(['dash', 'damaged'], { cwd: tmp });
+    expect(d.code, d.stderr).toBe(0);
+  });
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/**
+ * Runs the built `vsae` in this process and records its peak resident set size:
+ *   node tools/stress/peak.mjs REPORT.json <vsae arguments…>
+ * writes {"code", "maxRssBytes"} to REPORT.json when the command ends (process.resourceUsage's
+ * maxRSS: the high-water mark of the whole process, runtime and tensor engine included).
+ */
+import * as fs from 'node:fs';
+
+const [report, ...args] = process.argv.slice(2);
+if (!report) {
+  process.stderr.write('usage: node tools/stress/peak.mjs REPORT.json <vsae arguments…>\n');
+  process.exit(2);
+}
+const { main } = await import('../../packages/cli/dist/main.js');
+const code = await main(args);
+fs.writeFileSync(report, JSON.stringify({ code, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+process.exitCode = code;

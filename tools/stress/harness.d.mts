@@ -34,7 +34,7 @@ export interface KillOptions {
   stdin?: string | Uint8Array;
 }
 export declare function killAt(args: string[], opts?: KillOptions): Promise<BinResult & { killed: boolean }>;
-export declare function peakRss(args: string[], opts?: RunOptions): { code: number | null; stderr: string; peakMiB: number };
+export declare function peakRss(args: string[], opts?: RunOptions & { gcMs?: number }): { code: number | null; stderr: string; peakMiB: number };
 
 export interface TreeCheck {
   checked: string[];

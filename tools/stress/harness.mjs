@@ -103,10 +103,15 @@ export function killAt(args, { cwd, env, signal = 'SIGKILL', delayMs = 0, trigge
   });
 }
 
-/** Runs `vsae ARGS` through peak.mjs and returns its exit code and peak RSS (MiB). */
+/**
+ * Runs `vsae ARGS` through peak.mjs and returns its exit code and peak RSS (MiB). With
+ * `gcMs`, garbage is collected every gcMs ms (the peak is then what the command holds).
+ */
 export function peakRss(args, opts = {}) {
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-peak-')), 'peak.json');
-  const r = spawnSync(process.execPath, [PEAK, report, ...args], { cwd: opts.cwd ?? ROOT, env: { ...baseEnv(), ...opts.env }, input: opts.input, maxBuffer: 1 << 28, timeout: opts.timeout ?? 600_000 });
+  const node = opts.gcMs ? ['--expose-gc', PEAK] : [PEAK];
+  const env = { ...baseEnv(), ...opts.env, ...(opts.gcMs ? { VSAE_PEAK_GC_MS: String(opts.gcMs) } : {}) };
+  const r = spawnSync(process.execPath, [...node, report, ...args], { cwd: opts.cwd ?? ROOT, env, input: opts.input, maxBuffer: 1 << 28, timeout: opts.timeout ?? 600_000 });
   const peak = fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : { maxRssBytes: NaN };
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
   return { code: r.status, stderr: r.stderr?.toString() ?? '', peakMiB: peak.maxRssBytes / 2 ** 20 };

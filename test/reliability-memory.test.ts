@@ -1,0 +1,108 @@
+/**
+ * Bounded memory (issue 8), through the bins: `vsae train`, `vsae analyze` and `vsae extract`
+ * over data several times larger than their `--max-memory` budget, under tools/stress/peak.mjs
+ * (the process's peak RSS). Each runs on a small input and on the big one with the same budget:
+ * - held: with a garbage collection every 50 ms, the peak is what the command holds; the
+ *   difference big − small (what grows with the data) must stay under the budget;
+ * - natural: the big run without forced collections, as a user runs it; V8 lets dropped
+ *   buffers pile up to its external-memory soft limit (64 MiB) before it collects them, so the
+ *   natural peak may pass the held one by that much — but not more, and it must not grow with
+ *   the data (compare the figures at 64 MiB and at 1 GiB under VSAE_STRESS).
+ * The runtime and the tensor engine (~150–300 MB) are the same in every run.
+ *
+ * Sizes: VSAE_STRESS_DATA_MB (32; 1024 under VSAE_STRESS) of activations for train and analyze,
+ * with VSAE_STRESS_BUDGET_MB (8; 64 under VSAE_STRESS); extract writes the sample corpus
+ * (~50 MB of blocks.0.mlp.hook_post on the tiny GPT-2; fed 12 times under VSAE_STRESS) with
+ * 16 MB, against a run of its first 32768 tokens (16 MiB). Extraction holds ~10 MB more after
+ * the first ~30k tokens than before, then stays flat (tokenizer and tensor-engine heaps; 147,
+ * 153, 158, 165, 161 MiB held at 8k, 33k, 97k, 390k and 1.2M tokens), hence that baseline.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatasetWriter } from '@vsae/data';
+import { SOTU, STRESS, TINY_GPT2, peakRss, seeded, size, vsae } from '../tools/stress/harness.mjs';
+
+const DATA_MB = size('VSAE_STRESS_DATA_MB', 32, 1024);
+const BUDGET_MB = size('VSAE_STRESS_BUDGET_MB', 8, 64);
+const D = 64;
+const MiB = 2 ** 20;
+
+let tmp: string;
+const figures: string[] = [];
+
+async function writeRows(file: string, rows: number): Promise<void> {
+  const w = await createDatasetWriter(file, { meta: { source: 'test', dIn: D }, batchRows: 4096 });
+  const r = seeded(rows);
+  const chunk = 16_384;
+  for (let done = 0; done < rows; done += chunk) {
+    const n = Math.min(chunk, rows - done);
+    const act = new Float32Array(n * D);
+    for (let i = 0; i < act.length; i++) {
+      const u = r();
+      act[i] = u < 0.1 ? u * 10 : 0;
+    }
+    await w.write({ numRows: n, act });
+  }
+  await w.close();
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-rel-mem-'));
+  await writeRows(path.join(tmp, 'small.arrow'), 20_000);
+  await writeRows(path.join(tmp, 'big.arrow'), Math.floor((DATA_MB * MiB) / (4 * D)));
+}, 600_000);
+afterAll(() => {
+  console.log(`reliability-memory: ${figures.join('; ')}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const V8_EXTERNAL_SLACK_MIB = 64;
+
+type Run = (input: 'small' | 'big', gcMs?: number) => { code: number | null; stderr: string; peakMiB: number };
+
+/** small and big with collections every 50 ms, big without; checks and records the figures. */
+function measure(what: string, budgetMiB: number, bigBytes: () => number, run: Run): void {
+  const small = run('small', 50);
+  expect(small.code, small.stderr).toBe(0);
+  const big = run('big', 50);
+  expect(big.code, big.stderr).toBe(0);
+  const natural = run('big');
+  expect(natural.code, natural.stderr).toBe(0);
+  const bytes = bigBytes();
+  figures.push(
+    `${what}: ${(bytes / MiB).toFixed(0)} MiB of data, budget ${budgetMiB} MiB: held peak ${small.peakMiB.toFixed(0)} → ${big.peakMiB.toFixed(0)} MiB (+${(big.peakMiB - small.peakMiB).toFixed(1)}), natural peak ${natural.peakMiB.toFixed(0)} MiB`,
+  );
+  expect(bytes, 'the big input is several times the budget').toBeGreaterThan(3 * budgetMiB * MiB);
+  expect(big.peakMiB - small.peakMiB, `${what}: held peak ${big.peakMiB.toFixed(0)} MiB on the big input vs ${small.peakMiB.toFixed(0)} MiB on the small one`).toBeLessThan(budgetMiB);
+  expect(natural.peakMiB - small.peakMiB, `${what}: natural peak ${natural.peakMiB.toFixed(0)} MiB`).toBeLessThan(budgetMiB + V8_EXTERNAL_SLACK_MIB);
+}
+
+describe('--max-memory holds through the bins', () => {
+  const bigFile = () => fs.statSync(path.join(tmp, 'big.arrow')).size;
+
+  it(`vsae train over ${DATA_MB} MiB with --max-memory ${BUDGET_MB}M`, () => {
+    const bigRows = Math.floor((DATA_MB * MiB) / (4 * D));
+    const steps = String(Math.ceil(bigRows / 1024) + 10); // one full pass over the big file
+    let n = 0;
+    measure('vsae train', BUDGET_MB, bigFile, (input, gcMs) =>
+      peakRss(['train', '--input', `${input}.arrow`, '-o', `run-${input}-${n++}`, '--arch', 'sae', '--dict-mult', '2', '--steps', steps, '--batch-size', '1024', '--max-memory', `${BUDGET_MB}M`, '--log-every', '50', '-q'], { cwd: tmp, gcMs }),
+    );
+  }, 600_000);
+
+  it(`vsae analyze over ${DATA_MB} MiB (every row) with --max-memory ${BUDGET_MB}`, () => {
+    let n = 0;
+    measure('vsae analyze', Math.max(8, BUDGET_MB), bigFile, (input, gcMs) =>
+      peakRss(['analyze', 'run-small-0', '--input', `${input}.arrow`, '-o', `an-${n++}`, '--n-samples', '0', '--feature-sparsity', '--reconstruction-quality', '--max-memory', String(Math.max(8, BUDGET_MB)), '-q'], { cwd: tmp, gcMs }),
+    );
+  }, 600_000);
+
+  it.skipIf(!fs.existsSync(TINY_GPT2))(`vsae extract of the sample corpus${STRESS ? ' ×12' : ''} with --max-memory 16M`, () => {
+    const corpus = fs.readFileSync(SOTU, 'utf8');
+    const text = STRESS ? Array.from({ length: 12 }, () => corpus).join('\n\n') : corpus;
+    measure('vsae extract', 16, () => fs.statSync(path.join(tmp, 'ex-big.arrow')).size, (input, gcMs) =>
+      peakRss(['extract', '--model', TINY_GPT2, '--hook', 'blocks.0.mlp.hook_post', '--text', '-', '--context', '32', '--max-tokens', input === 'small' ? '32768' : '100000000', '--max-memory', '16M', '-o', `ex-${input}.arrow`, '-q'], { cwd: tmp, gcMs, input: input === 'small' ? corpus : text }),
+    );
+  }, 600_000);
+});

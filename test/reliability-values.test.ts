@@ -7,7 +7,10 @@
  *   the bad rows;
  * - damaged inputs: a truncated dataset, a stream without its end marker on stdin, a damaged
  *   `_dataset.json`, a cfg.json claiming a 2^30-wide dictionary, a damaged analysis table —
- *   one clear line and exit 1 from the tools that need them, a note from those that do not.
+ *   one clear line and exit 1 from the tools that need them, a note from those that do not;
+ * - a full disk, simulated by a file-size limit (`ulimit -f`, EFBIG; a real ENOSPC takes the
+ *   same path with its own sentence): one line, exit 1, no file that looks complete, and a
+ *   training run resumes from its last checkpoint once there is room.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,7 +18,8 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus } from '@vsae/data';
-import { seeded, vsae } from '../tools/stress/harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { BIN, seeded, vsae } from '../tools/stress/harness.mjs';
 
 let tmp: string;
 const D = 8;
@@ -182,4 +186,47 @@ describe('damaged inputs', () => {
     const d = vsae(['dash', 'damaged'], { cwd: tmp });
     expect(d.code, d.stderr).toBe(0);
   });
+});
+
+describe('a full disk (a file-size limit)', () => {
+  /** `vsae ARGS` with files limited to `kib` KiB (bash's ulimit -f). */
+  function limited(kib: number, args: string[]): { code: number | null; stderr: string } {
+    const r = spawnSync('bash', ['-c', `ulimit -f ${kib} && exec "$0" "$@"`, process.execPath, BIN, ...args], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'wasm' },
+    });
+    return { code: r.status, stderr: r.stderr };
+  }
+
+  it('vsae toy: one line, exit 1, no dataset file and no temporary file left', () => {
+    fs.mkdirSync(path.join(tmp, 'full'), { recursive: true });
+    const r = limited(64, ['toy', '--rows', '20000', '--toy-steps', '10', '--n-features', '40', '--n-hidden', '10', '-o', 'full/toy.arrow', '-q']);
+    expectOneLineError(r, 'toy', /cannot write full\/\.toy\.arrow\.tmp-\S+: the file would pass the size limit/);
+    expect(fs.readdirSync(path.join(tmp, 'full')).sort()).toEqual(['toy.truth.safetensors']);
+  });
+
+  it('vsae train: fails with its run marked failed, the checkpoint intact; --resume with room ends equal', () => {
+    const opts = ['--input', 'clean.arrow', '--arch', 'sae', '--dict-mult', '2', '--steps', '300', '--batch-size', '64', '--buffer-rows', '64', '--log-every', '1', '--checkpoint-every', '20', '-q'];
+    // metrics.arrows grows ~720 bytes a step (one record batch each): 64 KiB after ~90 steps.
+    const r = limited(64, ['train', '-o', 'full-run', ...opts]);
+    expectOneLineError(r, 'train', /cannot append to full-run\/metrics\.arrows: the file would pass the size limit/);
+    const run = path.join(tmp, 'full-run');
+    const st = runStatus(run)!;
+    expect(st.status).toBe('failed');
+    const ck = readJson<{ step: number }>(path.join(run, 'checkpoints', 'latest', 'state.json')).step;
+    expect(ck).toBeGreaterThanOrEqual(20);
+    expect(ck).toBeLessThanOrEqual(st.step);
+    const resumed = vsae(['train', '--resume', '--input', 'clean.arrow', '-o', 'full-run', '-q'], { cwd: tmp });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const ref = vsae(['train', '-o', 'full-ref', ...opts], { cwd: tmp });
+    expect(ref.code, ref.stderr).toBe(0);
+    const a = readSafetensors(path.join(run, 'sae_weights.safetensors'));
+    const b = readSafetensors(path.join(tmp, 'full-ref', 'sae_weights.safetensors'));
+    for (const k of b.tensors.keys()) {
+      const x = a.getFloat32(k).data;
+      const y = b.getFloat32(k).data;
+      for (let i = 0; i < y.length; i++) expect(Math.abs(x[i]! - y[i]!), `${k}[${i}]`).toBeLessThanOrEqual(1e-6);
+    }
+  }, 300_000);
 });

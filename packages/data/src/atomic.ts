@@ -36,15 +36,20 @@ function syncDir(dir: string): void {
   }
 }
 
-function writeError(target: string, e: unknown): VsaeError {
+/** Why a write failed, in words (the disk full, a file-size limit, a quota, permissions…). */
+export function writeFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT' ? 'its directory does not exist; create it first'
+  return code === 'ENOENT' ? 'its directory does not exist; create it first'
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied; choose a writable location'
     : code === 'ENOSPC' ? 'the disk is full; free some space and try again'
+    : code === 'EDQUOT' ? 'the disk quota is used up; free some space and try again'
+    : code === 'EFBIG' ? 'the file would pass the size limit of this system or process (ulimit -f); raise it or write elsewhere'
     : code === 'EISDIR' ? 'it is a directory; give a file name'
     : `${(e as Error).message}`;
-  return new VsaeError(`cannot write ${target}: ${why}`, { cause: e });
+}
+
+function writeError(target: string, e: unknown): VsaeError {
+  return new VsaeError(`cannot write ${target}: ${writeFailure(e)}`, { cause: e });
 }
 
 /** Writes `data` to `target` atomically (temp file in the same dir + fsync + rename), synchronously. */

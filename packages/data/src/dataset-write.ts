@@ -13,7 +13,7 @@ import { FileBlock } from 'apache-arrow/ipc/metadata/file';
 import { EOS, FILE_START, encodeFooter, encodeRecordBatch, encodeSchemaMessage, type EncodedBatch } from './_ipc.js';
 import { buildSchema, checkDatasetSchema, describeColumns, metaToSchema, sameColumns, type WriterColumns } from './_dataset-schema.js';
 import { readDatasetJson, shardFileRe, shardName, shardTempName, type DatasetJson } from './_dataset-json.js';
-import { tempPathFor, writeJsonAtomicSync } from './atomic.js';
+import { tempPathFor, writeFailure, writeJsonAtomicSync } from './atomic.js';
 import { InputError, VsaeError } from './errors.js';
 import { indexArrowFile } from './dataset-read.js';
 import type { DatasetWriter, DatasetWriterOptions, RowsToWrite } from './types.js';
@@ -72,9 +72,7 @@ class IpcFileOut {
 }
 
 function writeFail(file: string, e: unknown): VsaeError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOSPC' ? 'the disk is full; free space or write elsewhere' : code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-  return new VsaeError(`cannot write ${file}: ${why}`, { cause: e });
+  return new VsaeError(`cannot write ${file}: ${writeFailure(e)}`, { cause: e });
 }
 
 interface Target {

@@ -20,7 +20,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { EOS, columnStarts, typeName, decodeMessage, encodeRecordBatch, encodeSchemaMessage, parsePrefix, readAtSync, recordBatchHeaderOf, schemaOf } from './_ipc.js';
-import { writeFileAtomicSync } from './atomic.js';
+import { writeFailure, writeFileAtomicSync } from './atomic.js';
 import { InputError, VsaeError } from './errors.js';
 import type { MetricsColumn, MetricsRead, MetricsRow, MetricsWriterOptions } from './types.js';
 
@@ -64,6 +64,7 @@ function encodeRows(schema: Schema, columns: MetricsColumn[], rows: MetricsRow[]
 export class MetricsWriter {
   readonly columns: MetricsColumn[];
   private fd: number | undefined;
+  private broken = false;
   private readonly schema: Schema;
 
   constructor(readonly path: string, opts: MetricsWriterOptions = {}) {
@@ -99,15 +100,27 @@ export class MetricsWriter {
     }
     const bytes = encodeRows(this.schema, this.columns, [row]);
     let off = 0;
-    while (off < bytes.byteLength) off += fs.writeSync(this.fd, bytes, off, bytes.byteLength - off);
+    try {
+      while (off < bytes.byteLength) off += fs.writeSync(this.fd, bytes, off, bytes.byteLength - off);
+    } catch (e) {
+      // The file now ends in a partial record batch, which readers skip; nothing more goes in.
+      this.broken = true;
+      throw new VsaeError(`cannot append to ${this.path}: ${writeFailure(e)}`, { cause: e });
+    }
   }
 
-  /** Ends the stream (end-of-stream marker) and closes the file. */
+  /** Ends the stream (end-of-stream marker) and closes the file; after a failed append, only closes it. */
   close(): void {
     if (this.fd === undefined) return;
-    fs.writeSync(this.fd, EOS);
-    fs.closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    try {
+      if (!this.broken) fs.writeSync(fd, EOS);
+    } catch (e) {
+      throw new VsaeError(`cannot finish ${this.path}: ${writeFailure(e)}`, { cause: e });
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, readJson, readMetrics, VsaeError } from '@vsae/data';
+import { formatDuration, readJson, readMetrics, readSafetensors, VsaeError } from '@vsae/data';
 
 /**
  * `vsae demo`: the whole pipeline on a toy model of superposition whose true features are
@@ -37,6 +37,8 @@ export interface DemoResult {
   dataset: string;
   report: string;
   rows: DemoRow[];
+  /** MMCS of a dictionary of random unit vectors of the same size: the level of chance. */
+  random: { mmcs: number; mmcs_represented: number };
   seconds: number;
   settings: DemoSettings;
 }
@@ -57,12 +59,12 @@ export interface DemoSettings {
 export function demoSettings(quick: boolean, seed: number): DemoSettings {
   const toy = [
     '--n-features', '100', '--n-hidden', '20', '--n-correlated-pairs', '2', '--n-anticorrelated-pairs', '1',
-    '--feature-probability', '0.05', '--rows', quick ? '20000' : '60000', '--toy-steps', quick ? '1000' : '3000', '--seed', String(seed),
+    '--feature-probability', '0.05', '--rows', quick ? '20000' : '50000', '--toy-steps', quick ? '1000' : '2000', '--seed', String(seed),
   ];
   // Coefficients from a sweep on this toy (L1 0.2–0.5 gives L0 ≈ 4–8 and MMCS ≈ 0.96 on the
   // represented features); the VSAEs learn their variance (var-flag 1), as a fixed σ² = 1 buries
   // these small activations (norm ≈ 0.8) under noise from 160 unit-norm decoder rows.
-  const common = ['--dict-mult', '8', '--batch-size', '1024', '--lr', '1e-3', '--steps', quick ? '600' : '2000', '--resample-every', quick ? '300' : '1000', '--seed', String(seed), '--log-every', '25'];
+  const common = ['--dict-mult', '8', '--batch-size', quick ? '512' : '1024', '--lr', '1e-3', '--steps', quick ? '1000' : '1500', '--resample-every', quick ? '500' : '750', '--seed', String(seed), '--log-every', '25'];
   return {
     toy,
     train: {
@@ -211,11 +213,63 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         train_seconds: trainSeconds[arch]!,
       };
     });
-    return { out, dataset, report, rows, seconds: (performance.now() - started) / 1000, settings };
+    const truth = readSafetensors(dataset.replace(/\.arrow$/, '.truth.safetensors')).getFloat32('W');
+    const [nHidden, nFeatures] = truth.shape as [number, number];
+    const dSae = (readJson(path.join(runsDir, 'sae', 'cfg.json')) as { d_sae: number }).d_sae;
+    const random = randomDictionaryMmcs(truth.data, nHidden, nFeatures, dSae, o.seed);
+    return { out, dataset, report, rows, random, seconds: (performance.now() - started) / 1000, settings };
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+/**
+ * MMCS of `nLatents` random unit directions against the true feature directions (columns of the
+ * toy model's W [nHidden, nFeatures]): the score of a dictionary that learned nothing, as a
+ * reference for the table. Seeded (mulberry32 + Box–Muller), so it is the same on every run.
+ */
+export function randomDictionaryMmcs(W: Float32Array, nHidden: number, nFeatures: number, nLatents: number, seed: number): { mmcs: number; mmcs_represented: number } {
+  let a = seed >>> 0;
+  const uniform = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const dict = new Float64Array(nLatents * nHidden);
+  for (let l = 0; l < nLatents; l++) {
+    let norm = 0;
+    for (let k = 0; k < nHidden; k++) {
+      const v = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+      dict[l * nHidden + k] = v;
+      norm += v * v;
+    }
+    for (let k = 0; k < nHidden; k++) dict[l * nHidden + k]! /= Math.sqrt(norm);
+  }
+  let all = 0;
+  let nAll = 0;
+  let rep = 0;
+  let nRep = 0;
+  for (let i = 0; i < nFeatures; i++) {
+    let norm = 0;
+    for (let k = 0; k < nHidden; k++) norm += W[k * nFeatures + i]! ** 2;
+    norm = Math.sqrt(norm);
+    if (norm === 0) continue;
+    let best = -Infinity;
+    for (let l = 0; l < nLatents; l++) {
+      let dot = 0;
+      for (let k = 0; k < nHidden; k++) dot += W[k * nFeatures + i]! * dict[l * nHidden + k]!;
+      best = Math.max(best, dot / norm);
+    }
+    all += best;
+    nAll++;
+    if (norm >= 0.5) {
+      rep += best;
+      nRep++;
+    }
+  }
+  return { mmcs: all / nAll, mmcs_represented: rep / nRep };
 }
 
 /** The table the demo prints. */
@@ -232,5 +286,8 @@ export function formatDemoTable(r: DemoResult): string {
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+  const chance = ['random dictionary', '', '', '', r.random.mmcs.toFixed(3), r.random.mmcs_represented.toFixed(3), ''];
+  for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i]!, i === 0 ? 0 : chance[i]!.length);
+  w[0] = Math.max(w[0]!, chance[0]!.length);
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line), line(chance)].join('\n');
 }

@@ -17,9 +17,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus } from '@vsae/data';
+import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus, writeTableSync } from '@vsae/data';
 import { spawnSync } from 'node:child_process';
-import { BIN, seeded, vsae } from '../tools/stress/harness.mjs';
+import { BIN, ROOT, seeded, vsae } from '../tools/stress/harness.mjs';
 
 let tmp: string;
 const D = 8;
@@ -168,6 +168,24 @@ describe('damaged inputs', () => {
     const d = vsae(['dash', 'liar'], { cwd: tmp });
     expect(d.code, d.stderr).toBe(0);
     expect(d.stdout).toMatch(/liar/);
+  });
+
+  it('vsae extract --dataset: a corpus whose record batch claims 2^40 rows is refused in one line (file and stdin)', () => {
+    // 37 documents of token ids; the first int64 37 after the file's magic is the record batch's
+    // row count (or a field node's): set to 2^40, apache-arrow alone would loop over 2^40 rows.
+    const corpus = path.join(tmp, 'corpus.arrow');
+    writeTableSync(corpus, { tokens: { type: 'list<int32>', values: Array.from({ length: 37 }, (_, i) => [1 + i, 2 + i, 3 + i, 4 + i, 5 + i]) } });
+    const bytes = fs.readFileSync(corpus);
+    let at = -1;
+    for (let i = 8; i + 8 <= bytes.length && at < 0; i += 8) if (bytes.readBigInt64LE(i) === 37n) at = i;
+    expect(at).toBeGreaterThan(0);
+    bytes.writeBigInt64LE(1n << 40n, at);
+    fs.writeFileSync(path.join(tmp, 'liar-corpus.arrow'), bytes);
+    const model = path.join(ROOT, 'packages', 'transformer', 'test', 'fixtures', 'gpt2-tiny');
+    const args = (input: string) => ['extract', '--model', model, '--hook', 'hook_embed', '--dataset', input, '--context', '4', '-o', 'liar-acts.arrow', '-q'];
+    expect(vsae(args('corpus.arrow'), { cwd: tmp, timeout: 120_000 }).code).toBe(0);
+    expectOneLineError(vsae(args('liar-corpus.arrow'), { cwd: tmp, timeout: 120_000 }), 'extract', /liar-corpus\.arrow: .*(impossible|damaged)/);
+    expectOneLineError(vsae(args('-'), { cwd: tmp, input: bytes, timeout: 120_000 }), 'extract', /stdin: .*(impossible|damaged|rows)/);
   });
 
   it('a damaged analysis table: the report still draws and names it; dash lists the run', () => {

@@ -58,6 +58,7 @@ export function vsae(args, opts = {}) {
     input: opts.input,
     maxBuffer: 1 << 28,
     timeout: opts.timeout ?? 300_000,
+    killSignal: 'SIGKILL', // a hung tool may be waiting out its SIGTERM handler
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '', ms: performance.now() - t0 };
 }

@@ -36,7 +36,7 @@ export function readDatasetJson(file: string): DatasetJson {
   const shards = j.shards.map((s: unknown, i: number) => {
     const e = s as { file?: unknown; rows?: unknown };
     if (!e || typeof e.file !== 'string' || !isCount(e.rows)) throw bad(`shard ${i} is not {file, rows}`);
-    if (e.file.includes('/') || e.file.includes('\\') || e.file.startsWith('.')) throw bad(`shard ${i} names "${e.file}", which is not a file inside the directory`);
+    if (e.file === '' || e.file.includes('/') || e.file.includes('\\') || e.file.startsWith('.')) throw bad(`shard ${i} names "${e.file}", which is not a file inside the directory`);
     return { file: e.file, rows: e.rows };
   });
   const seen = new Set<string>();

@@ -34,14 +34,18 @@ import { InputError, VsaeError } from './errors.js';
 import type { ActivationBatch, ActivationDataset, DatasetMeta, OpenDatasetOptions } from './types.js';
 
 /** What one Arrow file (or one shard) holds, learned from its footer / message headers. */
-export interface ArrowIndex {
+export interface IpcIndex<L> {
   file: string;
   format: 'file' | 'stream';
   schema: Schema;
-  layout: DatasetLayout;
+  layout: L;
   blocks: Array<MessageBlock & { header: RecordBatchHeader }>;
   rows: number;
 }
+export type ArrowIndex = IpcIndex<DatasetLayout>;
+
+/** Checks a schema as soon as it is read (the dataset contract, or nothing). */
+type SchemaCheck<L> = (file: string, schema: Schema) => L;
 
 const errnoText = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;
@@ -69,7 +73,23 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number
 }
 
 /** Reads the footer (file format) or scans message headers (stream format) of one file. */
-export async function indexArrowFile(file: string): Promise<ArrowIndex> {
+export function indexArrowFile(file: string): Promise<ArrowIndex> {
+  return indexIpc(file, checkDatasetSchema);
+}
+
+/**
+ * Checks an Arrow IPC file (or a file holding an IPC stream) of any schema before another
+ * reader — apache-arrow's — trusts it: every message and footer block inside the file, record
+ * batches whose row counts, field nodes and buffers fit their bodies, flatbuffer vectors inside
+ * their buffers, a stream closed by its end-of-stream marker. apache-arrow's readers loop
+ * forever or for billions of rows on some such lies. Throws an InputError naming the file.
+ */
+export async function checkArrowIpc(file: string): Promise<{ format: 'file' | 'stream'; rows: number; batches: number }> {
+  const idx = await indexIpc(file, () => undefined);
+  return { format: idx.format, rows: idx.rows, batches: idx.blocks.length };
+}
+
+async function indexIpc<L>(file: string, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, 'r');
@@ -77,10 +97,12 @@ export async function indexArrowFile(file: string): Promise<ArrowIndex> {
     throw new InputError(file, `cannot open it: ${errnoText(e)}`, { cause: e });
   }
   try {
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) throw new InputError(file, 'is not a file; expected an Arrow IPC file');
+    const size = st.size;
     if (size < 8) throw new InputError(file, `is ${size} bytes long, too short to be an Arrow IPC file or stream`);
     const head = await readAt(fh, 0, 8);
-    return isMagic(head) ? await indexFileFormat(file, fh, size) : await indexStreamFormat(file, fh, size, head);
+    return isMagic(head) ? await indexFileFormat(file, fh, size, check) : await indexStreamFormat(file, fh, size, head, check);
   } finally {
     await fh.close();
   }
@@ -98,7 +120,7 @@ async function readHeaderAt(file: string, fh: fs.promises.FileHandle, offset: nu
   return recordBatchHeaderOf(file, m, where);
 }
 
-async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: number): Promise<ArrowIndex> {
+async function indexFileFormat<L>(file: string, fh: fs.promises.FileHandle, size: number, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
   if (size < 8 + 10) throw truncated(file, 'it ends right after the Arrow magic');
   const tail = await readAt(fh, size - 10, 10);
   if (!isMagic(tail, 4)) throw truncated(file, 'it has no Arrow footer at its end');
@@ -113,7 +135,7 @@ async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: n
     throw new InputError(file, `has a corrupt Arrow footer (${oneLine(e)}); the file is damaged`, { cause: e });
   }
   const schema = footer.schema;
-  const layout = checkDatasetSchema(file, schema);
+  const layout = check(file, schema);
   const end = size - 10 - footerLen;
   const count = (v: number) => Number.isSafeInteger(v) && v >= 0;
   const blocks = await mapLimit(
@@ -131,7 +153,7 @@ async function indexFileFormat(file: string, fh: fs.promises.FileHandle, size: n
   return { file, format: 'file', schema, layout, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
 
-async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size: number, head: Uint8Array): Promise<ArrowIndex> {
+async function indexStreamFormat<L>(file: string, fh: fs.promises.FileHandle, size: number, head: Uint8Array, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
   const first = parsePrefix(head);
   if (Buffer.from(head.subarray(0, 4)).toString('latin1') === 'PAR1') {
     throw new InputError(file, 'is a Parquet file, not Arrow IPC; convert it (e.g. pyarrow.feather.write_feather(pq.read_table(f), "x.arrow", compression="uncompressed"))');
@@ -141,8 +163,8 @@ async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size:
   }
   let pos = 0;
   let schema: Schema | undefined;
-  let layout: DatasetLayout | undefined;
-  const blocks: ArrowIndex['blocks'] = [];
+  let layout: L | undefined;
+  const blocks: IpcIndex<L>['blocks'] = [];
   let ended = false;
   while (pos < size) {
     const pre = await readAt(fh, pos, 8);
@@ -158,7 +180,7 @@ async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size:
     if (pos + metaLength + m.bodyLength > size) throw truncated(file, `it ends inside the record batch at byte ${pos}`);
     if (schema === undefined) {
       schema = schemaOf(file, m);
-      layout = checkDatasetSchema(file, schema);
+      layout = check(file, schema);
     } else if (m.headerType === MessageHeader.RecordBatch) {
       const header = recordBatchHeaderOf(file, m, `at byte ${pos}`);
       blocks.push({ offset: pos, metaLength, bodyLength: m.bodyLength, rows: header.length, header });
@@ -167,10 +189,10 @@ async function indexStreamFormat(file: string, fh: fs.promises.FileHandle, size:
     }
     pos += metaLength + m.bodyLength;
   }
-  if (!schema || !layout) throw new InputError(file, 'holds no Arrow schema; it is empty or not Arrow IPC');
+  if (!schema) throw new InputError(file, 'holds no Arrow schema; it is empty or not Arrow IPC');
   // A stream is closed by its end-of-stream marker: without it the writer stopped early.
   if (!ended) throw truncated(file, `the Arrow stream has no end-of-stream marker after its ${blocks.length} record batches`);
-  return { file, format: 'stream', schema, layout, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
+  return { file, format: 'stream', schema, layout: layout as L, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
 
 // --- turning a record-batch body into an ActivationBatch -----------------------------------

@@ -17,7 +17,7 @@ export {
   serializeSafetensors,
   SAFE_DTYPE_SIZE,
 } from './safetensors.js';
-export { openDataset } from './dataset-read.js';
+export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';
 export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';

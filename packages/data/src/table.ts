@@ -130,7 +130,7 @@ class TableDataImpl implements TableData {
   }
 
   private vector(name: string): Vector {
-    const v = this.table.getChild(name);
+    const v = this.guard(name, () => this.table.getChild(name));
     if (!v) throw new InputError(this.path, `has no column "${name}" (it has: ${this.fields.map((f) => f.name).join(', ') || 'none'}); regenerate it with this version of vsae`);
     return v;
   }
@@ -138,8 +138,18 @@ class TableDataImpl implements TableData {
   column(name: string): ColumnValue[] {
     const v = this.vector(name);
     return this.guard(name, () => {
+      // A list row is a slice of the child values between two offsets read from the file; a
+      // damaged offset could claim billions of values, so each slice is checked against them.
+      const values = v.type.typeId === Type.List ? v.data.reduce((a, d) => a + (d.children[0]?.length ?? 0), 0) : undefined;
       const out: ColumnValue[] = new Array(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = jsValue(v.get(i));
+      for (let i = 0; i < v.length; i++) {
+        const x = v.get(i) as unknown;
+        const n = (x as { length?: unknown } | null)?.length;
+        if (values !== undefined && typeof n === 'number' && !(n >= 0 && n <= values)) {
+          throw new InputError(this.path, `column "${name}" row ${i} claims a list of ${n} values but the column holds ${values}; the file is damaged, regenerate it`);
+        }
+        out[i] = jsValue(x);
+      }
       return out;
     });
   }

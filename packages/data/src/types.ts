@@ -2,6 +2,7 @@
  * Shared types of @vsae/data. The public API (see index.ts and README.md):
  *
  *   openDataset(path | '-', opts?)        -> Promise<ActivationDataset>
+ *   checkArrowIpc(path)                   -> Promise<{ format, rows, batches }>  (any schema; InputError if damaged)
  *   createDatasetWriter(path | '-', opts) -> Promise<DatasetWriter>
  *   inspectDataset(path | '-') -> Promise<DatasetInspection>; formatInspection(info) -> string
  *   readSafetensors(path) / parseSafetensors(bytes, name) -> SafeTensors   (synchronous)
@@ -21,6 +22,8 @@
  * - DatasetWriter gained `downstreamClosed` (stdout reader went away: EPIPE is a normal stop)
  *   and DatasetWriterOptions `stdout` (tests); `meta.dIn` must equal the `act` width written.
  * - New: tables, metrics, run-dir and inspect types below.
+ * - New: checkArrowIpc(path) -> Promise<{format, rows, batches}> checks an Arrow IPC file of any
+ *   schema against its size before apache-arrow's own readers read it (issue 8).
  */
 
 /** Element types a safetensors file may hold. */

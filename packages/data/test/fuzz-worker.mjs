@@ -1,9 +1,11 @@
 /**
- * Worker thread for fuzz.test.ts: runs one reader of the built package (dist/) over one file
+ * Child process for fuzz.test.ts: runs one reader of the built package (dist/) over one file
  * per request and reports a read, an error (with its class), or a refused allocation. The
- * parent gives each case a deadline and terminates this worker when it passes, so a reader
- * that loops (synchronously or not) is caught; `resourceLimits` caps the JS heap, so one that
- * builds a header-claimed number of objects dies here, not in the test runner.
+ * parent gives each case a deadline and kills this process when it passes, so a reader that
+ * loops (synchronously or not) is caught; it runs with a small heap (--max-old-space-size), so
+ * one that builds a header-claimed number of objects dies here, not in the test runner. (A
+ * worker thread with resourceLimits is not enough: an out-of-memory there can abort the whole
+ * process.)
  *
  * Allocation guard: typed-array, ArrayBuffer and Buffer allocations above LIMIT bytes throw
  * `AllocationRefused`. The fixtures are a few KB, so only a size taken from a lying header
@@ -12,9 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { parentPort, workerData } from 'node:worker_threads';
 
-const LIMIT = workerData?.allocLimit ?? 64 * 2 ** 20;
+const LIMIT = Number(process.env.VSAE_FUZZ_ALLOC_LIMIT ?? 64 * 2 ** 20);
 
 class AllocationRefused extends Error {
   constructor(bytes) {
@@ -133,6 +134,37 @@ const readers = {
     }
     return { rows: rows.length };
   },
+  /** checkArrowIpc, then apache-arrow's own reader over every value (as vsae extract reads a corpus). */
+  async ipc(file) {
+    const info = await data.checkArrowIpc(file);
+    const { RecordBatchReader } = await import('apache-arrow');
+    let rows = 0;
+    const fh = await fs.promises.open(file, 'r');
+    try {
+      const reader = await RecordBatchReader.from(fh);
+      await reader.open();
+      for await (const batch of reader) {
+        for (const f of batch.schema.fields) {
+          const c = batch.getChild(f.name);
+          for (let i = 0; i < batch.numRows; i++) {
+            const v = c.get(i);
+            if (v && typeof v.toArray === 'function') v.toArray(); // as vsae extract takes a row's token ids
+          }
+        }
+        rows += batch.numRows;
+      }
+    } catch (e) {
+      // Values that pass the check may still be garbage (a flipped offset): apache-arrow's error
+      // then becomes the reader's InputError, as in vsae extract. What must not happen: a hang,
+      // a crash, an allocation of a claimed size.
+      if (e?.name === 'AllocationRefused') throw e;
+      throw new data.InputError(file, `could not be read to the end (${e?.message})`);
+    } finally {
+      await fh.close();
+    }
+    if (rows !== info.rows) throw new Error(`inconsistent read: apache-arrow read ${rows} rows, checkArrowIpc counted ${info.rows}`);
+    return { rows };
+  },
   run(dir) {
     const cfg = data.readRunConfig(dir);
     const st = data.runStatus(dir);
@@ -141,13 +173,14 @@ const readers = {
   },
 };
 
-parentPort.on('message', async ({ id, reader, file }) => {
+const reply = (m) => process.send(m);
+process.on('message', async ({ id, reader, file }) => {
   const heap0 = process.memoryUsage().arrayBuffers;
   try {
     const result = await readers[reader](file);
-    parentPort.postMessage({ id, ok: true, result, grew: process.memoryUsage().arrayBuffers - heap0 });
+    reply({ id, ok: true, result, grew: process.memoryUsage().arrayBuffers - heap0 });
   } catch (e) {
-    parentPort.postMessage({
+    reply({
       id,
       ok: false,
       name: e?.name ?? typeof e,
@@ -158,4 +191,5 @@ parentPort.on('message', async ({ id, reader, file }) => {
     });
   }
 });
-parentPort.postMessage({ ready: true });
+process.on('disconnect', () => process.exit(0));
+reply({ ready: true });

@@ -1,15 +1,16 @@
 /**
  * Hostile inputs (issue 8): property-based fuzzing (fast-check) of every reader of @vsae/data —
  * the Arrow IPC file, the Arrow stream (a file and stdin), sharded directories and their
- * `_dataset.json`, safetensors, metrics.arrows, small tables, and a run's cfg.json/_run.json.
+ * `_dataset.json`, safetensors, metrics.arrows, small tables, a run's cfg.json/_run.json, and
+ * checkArrowIpc guarding apache-arrow's own reader (as vsae extract reads an Arrow corpus).
  * Truncations at every message/footer boundary, bit flips, and lying size/count/offset fields
  * (found by scanning the metadata for size-like values) or lying JSON fields.
  *
  * Every case must end in a complete, self-consistent read or a one-line InputError. The
- * readers run in a worker thread (fuzz-worker.mjs, over dist/) so that a hang is caught by a
- * per-case deadline (the worker is terminated), a header-claimed allocation by an allocation
- * guard (any request over 64 MiB throws in the worker; the fixtures are a few KB) and a
- * header-claimed number of JS objects by the worker's 128 MB heap limit.
+ * readers run in a child process (fuzz-worker.mjs, over dist/) so that a hang is caught by a
+ * per-case deadline (the child is killed), a header-claimed allocation by an allocation guard
+ * (any request over 64 MiB throws in the child; the fixtures are a few KB) and a header-claimed
+ * number of JS objects by the child's 128 MB heap (--max-old-space-size).
  *
  * Sizes: VSAE_FUZZ_RUNS cases per property (100 by default, 3000 under VSAE_STRESS); every
  * byte is a truncation point under VSAE_STRESS. VSAE_FUZZ_SEED replays a run (printed below).
@@ -17,7 +18,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ByteBuffer } from 'flatbuffers';
 import { Field as ArrowField, FixedSizeList, Float32, Message, Schema } from 'apache-arrow';
@@ -47,7 +49,7 @@ afterAll(() => {
 
 // --- the worker and the verdict ---------------------------------------------------------------
 
-type Reader = 'dataset' | 'stdin' | 'sharded' | 'inspect' | 'safetensors' | 'metrics' | 'table' | 'run';
+type Reader = 'dataset' | 'stdin' | 'sharded' | 'inspect' | 'safetensors' | 'metrics' | 'table' | 'run' | 'ipc';
 type Outcome =
   | { ok: true; result: Record<string, unknown>; grew: number }
   | { ok: false; name: string; inputError: boolean; message: string; stack: string; grew: number }
@@ -55,56 +57,54 @@ type Outcome =
   | { crashed: string };
 
 class Harness {
-  private worker: Worker | undefined;
+  private child: ChildProcess | undefined;
   private ready: Promise<void> | undefined;
   private seq = 0;
 
   private start(): Promise<void> {
-    this.worker = new Worker(new URL('./fuzz-worker.mjs', import.meta.url), {
-      resourceLimits: { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 },
-      stdout: true,
-      stderr: true,
+    const child = fork(fileURLToPath(new URL('./fuzz-worker.mjs', import.meta.url)), [], {
+      execArgv: ['--max-old-space-size=128', '--max-semi-space-size=8'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
     });
-    const w = this.worker;
+    child.stderr!.resume(); // an out-of-memory report goes there; the exit says enough
+    this.child = child;
     this.ready = new Promise((resolve, reject) => {
-      w.once('message', () => resolve());
-      w.once('error', reject);
+      child.once('message', () => resolve());
+      child.once('error', reject);
     });
     return this.ready;
   }
 
   async run(reader: Reader, file: string): Promise<Outcome> {
-    if (!this.worker) await this.start();
+    if (!this.child) await this.start();
     else await this.ready;
-    const w = this.worker!;
+    const child = this.child!;
     const id = ++this.seq;
     return new Promise<Outcome>((resolve) => {
       const done = (o: Outcome, restart: boolean) => {
         clearTimeout(timer);
-        w.off('message', onMessage);
-        w.off('error', onError);
-        w.off('exit', onExit);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
         if (restart) {
-          void w.terminate();
-          this.worker = undefined;
+          child.kill('SIGKILL');
+          this.child = undefined;
         }
         resolve(o);
       };
       const onMessage = (m: { id: number } & Outcome) => {
         if (m.id === id) done(m, false);
       };
-      const onError = (e: Error) => done({ crashed: `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message}` }, true);
-      const onExit = (code: number) => done({ crashed: `worker exited with ${code}` }, true);
+      const onExit = (code: number | null, signal: string | null) => done({ crashed: `the reader's process ended (${signal ?? `exit ${code}`}; out of its 128 MB heap?)` }, true);
       const timer = setTimeout(() => done({ timeout: true }, true), CASE_MS);
-      w.on('message', onMessage);
-      w.once('error', onError);
-      w.once('exit', onExit);
-      w.postMessage({ id, reader, file });
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ id, reader, file });
     });
   }
 
-  async stop(): Promise<void> {
-    await this.worker?.terminate();
+  stop(): void {
+    this.child?.kill('SIGKILL');
   }
 }
 
@@ -118,7 +118,7 @@ async function expectReadOrInputError(reader: Reader, file: string, what: string
   c.cases++;
   const fed = `${reader} reader on ${what}`;
   if ('timeout' in o) throw new Error(`${fed}: no answer within ${CASE_MS} ms (a hang)`);
-  if ('crashed' in o) throw new Error(`${fed}: the reader's thread died (${o.crashed}) — e.g. it built what a header claimed`);
+  if ('crashed' in o) throw new Error(`${fed}: ${o.crashed} — e.g. it built what a header claimed`);
   if (o.grew > 64 * 2 ** 20) throw new Error(`${fed}: ${o.grew} bytes of buffers were left allocated`);
   if (o.ok) {
     c.reads++;
@@ -249,6 +249,7 @@ function rowsToWrite(n: number) {
 }
 
 const fx = {
+  corpus: '',
   file: '',
   stream: '',
   sharded: '',
@@ -307,6 +308,13 @@ beforeAll(async () => {
     context_tokens: { type: 'list<utf8>', values: [['a', 'b'], null, ['c']] },
   }, { 'vsae:arch': 'sae' });
 
+  // A corpus as vsae extract --dataset reads it (apache-arrow's writer, any schema): tokens and text.
+  fx.corpus = path.join(tmp.dir, 'corpus.arrow');
+  writeTableSync(fx.corpus, {
+    tokens: { type: 'list<int32>', values: Array.from({ length: 9 }, (_, i) => Array.from({ length: 3 + i }, (_, k) => 10 * i + k)) },
+    text: { type: 'utf8', values: Array.from({ length: 9 }, (_, i) => `document ${i} `.repeat(i + 1)) },
+  });
+
   fx.run = path.join(tmp.dir, 'runs', 'a');
   fs.mkdirSync(fx.run, { recursive: true });
   fs.writeFileSync(path.join(fx.run, 'cfg.json'), JSON.stringify(runConfig(), null, 2));
@@ -341,6 +349,7 @@ describe.skipIf(!built)('fuzzing the Arrow readers', () => {
     { name: 'Arrow stream on stdin (dataset)', fixture: () => fx.stream, readers: ['stdin'] },
     { name: 'metrics.arrows', fixture: () => fx.metrics, readers: ['metrics'] },
     { name: 'an analysis table', fixture: () => fx.table, readers: ['table'] },
+    { name: 'a corpus of any schema (checkArrowIpc, then apache-arrow)', fixture: () => fx.corpus, readers: ['ipc'] },
   ];
   for (const t of targets) {
     it(`${t.name}: a cut at every message and footer boundary ends in a read or an InputError`, async () => {

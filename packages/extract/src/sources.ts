@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { RecordBatchReader } from 'apache-arrow';
 import type { RecordBatch } from 'apache-arrow';
-import { InputError } from '@vsae/data';
+import { InputError, checkArrowIpc } from '@vsae/data';
 import type { TextTokenizer } from '@vsae/transformer';
 
 /** A run of tokens; `startsDoc` marks the first piece of a new document. */
@@ -125,6 +125,9 @@ export async function arrowSource(file: string, tok: TextTokenizer | undefined):
       reader = await RecordBatchReader.from(process.stdin as unknown as AsyncIterable<Uint8Array>);
     } else {
       if (!fs.existsSync(file)) throw new InputError(file, 'no such file; check the path');
+      // apache-arrow trusts the file's sizes (a lying row count or footer block makes it loop
+      // forever): check them against the file first.
+      await checkArrowIpc(file);
       handle = await fs.promises.open(file, 'r');
       reader = await RecordBatchReader.from(handle);
     }
@@ -164,6 +167,10 @@ export async function arrowSource(file: string, tok: TextTokenizer | undefined):
       try {
         for await (const batch of reader as AsyncIterable<RecordBatch>) {
           const col = batch.getChild(kind === 'arrow-tokens' ? 'tokens' : 'text')!;
+          // A stream (stdin) is not checked beforehand: its row count must fit the column's buffers.
+          const d = col.data[0] as { valueOffsets?: ArrayLike<number>; values?: ArrayLike<unknown>; dictionary?: unknown } | undefined;
+          const room = d?.valueOffsets ? d.valueOffsets.length - 1 : d?.values ? d.values.length : 0;
+          if (batch.numRows > room) throw new InputError(file, `has a record batch of ${batch.numRows} rows whose "${col.type}" column holds ${room}; the file is damaged`);
           for (let i = 0; i < batch.numRows; i++) {
             const v = col.get(i) as unknown;
             if (v === null || v === undefined) continue;

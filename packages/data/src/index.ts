@@ -16,6 +16,7 @@ export {
   writeSafetensorsSync,
   serializeSafetensors,
   SAFE_DTYPE_SIZE,
+  bytesToFloat32,
 } from './safetensors.js';
 export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';

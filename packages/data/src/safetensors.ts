@@ -171,6 +171,14 @@ export function toFloat32(t: SafeTensor): Float32Array {
   }
 }
 
+/**
+ * Raw little-endian elements of `dtype` as Float32 (a view for aligned F32, else converted):
+ * the safetensors conversions, for other readers of raw tensor bytes (e.g. torch checkpoints).
+ */
+export function bytesToFloat32(dtype: SafeDtype, bytes: Uint8Array): Float32Array {
+  return toFloat32({ dtype, shape: [bytes.byteLength / SAFE_DTYPE_SIZE[dtype]], bytes });
+}
+
 class SafeTensorsImpl implements SafeTensors {
   constructor(
     readonly path: string,

@@ -15,9 +15,8 @@ import * as fs from 'node:fs';
 import { unzipSync } from 'fflate';
 import type { UnzipFileInfo } from 'fflate';
 import pickleparser from 'pickleparser';
-import { InputError } from '@vsae/data';
+import { bytesToFloat32, InputError, SAFE_DTYPE_SIZE } from '@vsae/data';
 import type { SafeDtype } from '@vsae/data';
-import { toFloat32 } from './_dtype.js';
 
 const { Parser, BufferReader } = pickleparser;
 
@@ -39,7 +38,7 @@ const STORAGE_DTYPES: Record<string, SafeDtype> = {
   BoolStorage: 'BOOL',
   UntypedStorage: 'U8',
 };
-const ITEM_SIZE: Record<SafeDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const ITEM_SIZE = SAFE_DTYPE_SIZE;
 
 class StorageType {
   constructor(readonly dtype: SafeDtype) {}
@@ -288,7 +287,7 @@ export function parseTorchCheckpoint(data: Uint8Array, file = 'checkpoint'): Tor
       if (!t) throw new InputError(file, `has no tensor ${q(name)}`);
       const itemSize = ITEM_SIZE[t.storage.dtype];
       const bytes = extract(`${root}data/${t.storage.key}`, t.storage.numel * itemSize, t.storage.numel * itemSize + 64);
-      const all = toFloat32(t.storage.dtype, bytes.subarray(0, t.storage.numel * itemSize));
+      const all = bytesToFloat32(t.storage.dtype, bytes.subarray(0, t.storage.numel * itemSize));
       return { data: gather(all, t), shape: [...t.shape] };
     },
   };

@@ -15,7 +15,7 @@ export interface ToyDatasetOptions extends Partial<ToyOptions> {
   out: string;
   /** Ground-truth file; required with `out: '-'`, else `<stem>.truth.safetensors` beside the dataset. */
   truth?: string | undefined;
-  /** Write a sharded directory with this many rows per shard (its truth is `truth.safetensors` inside). */
+  /** Write a sharded directory with this many rows per shard (its truth is `_truth.safetensors` inside: a leading `_` keeps pyarrow.dataset and Polars from reading it as a shard). */
   shardRows?: number | undefined;
   backend?: string | undefined;
   quiet?: boolean | undefined;
@@ -43,7 +43,7 @@ export function toyTruthLocation(out: string, truth: string | undefined, sharded
     return { truth, ref: path.resolve(truth) };
   }
   const base = sharded ? out : path.dirname(out);
-  const file = truth ?? (sharded ? path.join(out, 'truth.safetensors') : path.join(base, `${path.parse(out).name}.truth.safetensors`));
+  const file = truth ?? (sharded ? path.join(out, '_truth.safetensors') : path.join(base, `${path.parse(out).name}.truth.safetensors`));
   if (path.resolve(file) === path.resolve(out)) throw new UsageError(`--truth ${file} is the dataset path itself; choose another file`);
   return { truth: file, ref: path.relative(base, file).split(path.sep).join('/') };
 }

@@ -144,14 +144,14 @@ describe('makeToyDataset', () => {
     expect(fs.readFileSync(path.join(tmp, 'again.truth.safetensors')).equals(fs.readFileSync(res.truth))).toBe(true);
   });
 
-  it('corr_rate mode records its rate, and a sharded directory keeps truth.safetensors inside', async () => {
+  it('corr_rate mode records its rate, and a sharded directory keeps _truth.safetensors inside (pyarrow.dataset skips names starting with _)', async () => {
     const dir = path.join(tmp, 'sharded');
     const r = await makeToyDataset({ ...opts, nCorrelatedPairs: 0, nAnticorrelatedPairs: 0, corrRate: 0.3, rows: 3000, toySteps: 5, shardRows: 1000, out: dir });
-    expect(r.truth).toBe(path.join(dir, 'truth.safetensors'));
+    expect(r.truth).toBe(path.join(dir, '_truth.safetensors'));
     const ds = await openDataset(dir);
     expect(ds.numRows).toBe(3000);
     expect(ds.meta.config!.corr_rate).toBe(0.3);
-    expect(ds.meta.raw['vsae:ground_truth']).toBe('truth.safetensors');
+    expect(ds.meta.raw['vsae:ground_truth']).toBe('_truth.safetensors');
     expect(fs.existsSync(ds.meta.groundTruth!)).toBe(true);
     await ds.close();
   });

@@ -14,12 +14,12 @@ const FLAGS = {
 export const command: CommandSpec = {
   name: 'analyze',
   summary: 'sparsity, reconstruction, dictionary similarity, neurons and latent space of a run',
-  usage: 'vsae analyze RUN --input DATA [analysis flags] [--compare RUN2] [--model DIR] [--json]',
+  usage: 'vsae analyze RUN --input DATA [analysis flags: none = all five] [--compare RUN2] [--model DIR] [--json]',
   positionals: { names: 'RUN (a run directory, or a SAELens directory with cfg.json and sae_weights.safetensors)', min: 1, max: 1 },
   options: {
     input: { type: 'string', short: 'i', help: 'activation dataset: .arrow file, sharded directory, or - for an Arrow stream on stdin', value: 'PATH|-' },
     'n-samples': { type: 'int', help: 'rows analysed: the first N of the dataset (0 = every row)', default: 100_000, min: 0, aliases: ['n_samples'] },
-    ...Object.fromEntries(Object.entries(FLAGS).map(([k, help]) => [k, { type: 'boolean' as const, help: `${help} (no analysis flag = all five)` }])),
+    ...Object.fromEntries(Object.entries(FLAGS).map(([k, help]) => [k, { type: 'boolean' as const, help }])),
     compare: { type: 'string', help: 'another run: MMCS between the two dictionaries, both ways', value: 'RUN2' },
     model: { type: 'string', help: 'model directory (GPT-2 or GELU-1L) for CE loss recovered, logit effects and token text', value: 'DIR' },
     out: { type: 'string', short: 'o', help: 'where the tables go', value: 'DIR', default: 'RUN/analysis' },

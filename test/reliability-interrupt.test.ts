@@ -8,7 +8,8 @@
  *   none twice, none missing — on the tiny GPT-2 in ../shared/fixtures over the sample corpus;
  * - `vsae toy --shard-rows` interrupted: the directory never claims to be complete, and a rerun
  *   says what to do.
- * Counts: VSAE_STRESS_TRAIN_CUTS (3; 12 under VSAE_STRESS), VSAE_STRESS_EXTRACT_KILLS (3; 20).
+ * Counts: VSAE_STRESS_TRAIN_CUTS (3; 12 under VSAE_STRESS), VSAE_STRESS_EXTRACT_KILLS (3; 20; the
+ * extraction is 3 shards of 256 rows per kill, at least 12).
  * Kill moments come from VSAE_STRESS_SEED (printed).
  */
 import * as fs from 'node:fs';
@@ -127,7 +128,9 @@ async function readRows(p: string): Promise<{ seq: bigint[]; pos: number[]; toke
 }
 
 describe.skipIf(!fs.existsSync(TINY_GPT2))('vsae extract --shard-rows: killed, then --resume (tiny-random-gpt2, sample corpus)', () => {
-  const ROWS = 3072;
+  // 12 shards of 256 rows by default; under VSAE_STRESS enough (3 per kill) that the kills land
+  // before the extraction completes.
+  const ROWS = 256 * Math.max(12, 3 * KILLS);
   const args = (out: string) => ['extract', '--model', TINY_GPT2, '--hook', 'blocks.0.mlp.hook_post', '--text', SOTU, '--context', '32', '--batch-size', '2', '--shard-rows', '256', '--max-tokens', String(ROWS), '-o', out, '-q'];
   let ref: Awaited<ReturnType<typeof readRows>>;
   let refMs = 0;
@@ -139,6 +142,15 @@ describe.skipIf(!fs.existsSync(TINY_GPT2))('vsae extract --shard-rows: killed, t
     ref = await readRows(path.join(tmp, 'ref'));
     expect(ref.seq.length).toBe(ROWS);
   }, 300_000);
+
+  /** Rows the directory's _dataset.json says are in complete shards (0 before the first). */
+  function rowsDone(dir: string): number {
+    try {
+      return Number(JSON.parse(fs.readFileSync(path.join(dir, '_dataset.json'), 'utf8')).rows) || 0;
+    } catch {
+      return 0;
+    }
+  }
 
   async function expectEqualToReference(dir: string): Promise<void> {
     const got = await readRows(path.join(tmp, dir));
@@ -162,8 +174,8 @@ describe.skipIf(!fs.existsSync(TINY_GPT2))('vsae extract --shard-rows: killed, t
       const writing = i % 2 === 1;
       const r = await killAt([...args('killed'), ...(fs.existsSync(dir) ? ['--resume'] : [])], {
         cwd: tmp,
-        // Within the time an uninterrupted run takes (start-up included, or from the first shard on).
-        delayMs: rand() * refMs * (writing ? 0.5 : 1),
+        // Within the time the rest of the run takes (start-up included, or from the first shard on).
+        delayMs: 0.8 * rand() * refMs * Math.max(0.15, 1 - rowsDone(dir) / ROWS) * (writing ? 0.5 : 1),
         trigger: writing ? () => fs.existsSync(path.join(dir, '_dataset.json')) : undefined,
       });
       if (r.killed) kills++;
@@ -176,7 +188,8 @@ describe.skipIf(!fs.existsSync(TINY_GPT2))('vsae extract --shard-rows: killed, t
       const r = vsae([...args('killed'), ...(fs.existsSync(dir) ? ['--resume'] : [])], { cwd: tmp });
       expect(r.code, r.stderr).toBe(0);
     }
-    console.log(`reliability-interrupt: extraction killed ${kills} times before it finished`);
+    console.log(`reliability-interrupt: extraction of ${ROWS} rows killed ${kills} times before it finished`);
+    expect(kills, 'the kills landed before the extraction finished').toBeGreaterThanOrEqual(Math.min(KILLS, 2));
     await expectEqualToReference('killed');
   }, 600_000);
 

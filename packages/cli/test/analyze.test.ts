@@ -1,34 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readTable } from '@vsae/data';
 import { train } from '@vsae/sae';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 
 // End-to-end: the real, built bin on a real toy dataset and a real (short) training run.
-const bin = fileURLToPath(new URL('../bin/vsae.js', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-analyze-'));
+const vsae = binRunner(tmp);
+const expectOneLineError = (r: Run, code: number, pattern: RegExp): void => expectBinError(r, code, 'analyze', pattern);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-interface Run {
-  status: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-function vsae(args: string[], opts: { input?: Buffer } = {}): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, input: opts.input, maxBuffer: 1 << 28, env: { ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'auto' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
-}
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^vsae analyze: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 const TABLES = ['coactivation.arrow', 'embedding.arrow', 'features.arrow', 'ground_truth.arrow', 'reconstruction.arrow', 'reconstruction_dims.arrow', 'similarity.arrow', 'similarity_sample.arrow', 'summary.json', 'top_examples.arrow'];
 

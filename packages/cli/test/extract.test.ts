@@ -2,13 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDataset } from '@vsae/data';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 
 // End-to-end through the real, built bin. Kill loops take their size from VSAE_STRESS_KILLS
 // (modest by default; `npm run stress` sets it large).
-const bin = fileURLToPath(new URL('../bin/vsae.js', import.meta.url));
 const ROOT = path.resolve(path.dirname(bin), '../../..');
 const REAL = path.resolve(ROOT, '../shared/fixtures/tiny-random-gpt2');
 const TINY = path.join(ROOT, 'packages/transformer/test/fixtures/gpt2-tiny');
@@ -16,28 +15,11 @@ const GELU = path.join(ROOT, 'packages/transformer/test/fixtures/gelu1l-tiny');
 const TEXT = path.join(ROOT, 'datasets/sotu-1790-1809.txt');
 const KILLS = Number(process.env.VSAE_STRESS_KILLS ?? (process.env.VSAE_STRESS ? 40 : 4));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-extract-'));
+const vsae = binRunner(tmp, { before: ['extract'] });
+const expectOneLineError = (r: Run, code: number, pattern: RegExp): void => expectBinError(r, code, 'extract', pattern);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const env = { ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'auto' };
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-function vsae(args: string[]): Run {
-  const r = spawnSync(process.execPath, [bin, 'extract', ...args], { cwd: tmp, env, maxBuffer: 1 << 28 });
-  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^vsae extract: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 async function rows(p: string): Promise<{ n: number; dIn: number; seq: bigint[]; pos: number[]; token: number[]; act: number[] }> {
   const ds = await openDataset(p);

@@ -2,36 +2,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openDataset, readSafetensors } from '@vsae/data';
 import { TOY_DEFAULTS } from '@vsae/toy';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 import { command } from '../src/commands/toy.js';
 
 // End-to-end: the real, built bin (`npm run build` / turbo builds it before the tests).
-const bin = fileURLToPath(new URL('../bin/vsae.js', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-toy-'));
+const vsae = binRunner(tmp);
+const expectOneLineError = (r: Run, code: number, pattern: RegExp): void => expectBinError(r, code, 'toy', pattern);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-interface Run {
-  status: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-function vsae(args: string[], opts: { input?: Buffer } = {}): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, input: opts.input, maxBuffer: 1 << 28, env: { ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'auto' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
-}
-
-/** A one-line message for people: the command's prefix, no stack trace. */
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^vsae toy: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 async function readFeatures(file: string) {
   const ds = await openDataset(file);

@@ -1,34 +1,18 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, readMetrics, readRunConfig, readSafetensors, runStatus } from '@vsae/data';
 import { DEFAULT_COEFF, TRAIN_DEFAULTS } from '@vsae/sae';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 import { command, parseSize } from '../src/commands/train.js';
 
 // End-to-end: the real, built bin.
-const bin = fileURLToPath(new URL('../bin/vsae.js', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-train-'));
+const vsae = binRunner(tmp, { env: { VSAE_BACKEND: 'wasm' } });
+const expectOneLineError = (r: Run, code: number, pattern: RegExp): void => expectBinError(r, code, 'train', pattern);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-function vsae(args: string[]): Run {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: tmp, encoding: 'utf8', env: { ...process.env, VSAE_BACKEND: 'wasm' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect(r.status, r.stderr).toBe(code);
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines.length, r.stderr).toBe(1);
-  expect(lines[0]).toMatch(/^vsae train: /);
-  expect(lines[0]).toMatch(pattern);
-}
 
 async function dataset(file: string, rows: number, dIn: number, config?: Record<string, unknown>): Promise<void> {
   const act = new Float32Array(rows * dIn);
@@ -71,7 +55,7 @@ describe('vsae train', () => {
   it('trains into a run directory and says so in one line', () => {
     const r = vsae(['train', '--arch', 'sae', '--input', 'd.arrow', '-o', 'runs/sae', '--steps', '20', '--batch-size', '64', '--dict-mult', '2', '--log-every', '5']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe('');
+    expect(r.out).toBe('');
     expect(r.stderr.trimEnd().split('\n').pop()).toMatch(/^vsae train: trained 20 steps \(.*wasm\): loss .*, L0 .*, dead .*%, explained variance .*; run in runs\/sae$/);
     const run = path.join(tmp, 'runs/sae');
     expect(readRunConfig(run)).toMatchObject({ d_in: 6, d_sae: 12, vsae: { arch: 'sae', steps: 20 } });
@@ -83,7 +67,7 @@ describe('vsae train', () => {
     const r = vsae(['train', '--vsae_mix', '--input', 'd.arrow', '-o', 'runs/orig', '--steps', '6', '--batch_size', '64', '--dict_mult', '2', '--kl_coeff', '0.01', '--l1_coeff', '5', '--var_flag', '1', '--lr_decay', 'cosine', '--use_tensorboard', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--l1-coeff is ignored by vsae-mix/);
-    const summary = JSON.parse(r.stdout);
+    const summary = JSON.parse(r.out);
     expect(summary).toMatchObject({ status: 'complete', step: 6, steps: 6, backend: 'wasm' });
     const run = path.join(tmp, 'runs/orig');
     expect(readRunConfig(run).vsae).toMatchObject({ arch: 'vsae-mix', var_flag: 1, lr_decay: 'cosine', kl_coeff: 0.01, tensorboard: true, n_correlated_pairs: 1, n_anticorrelated_pairs: 1 });

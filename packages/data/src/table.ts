@@ -105,6 +105,11 @@ function jsValue(v: unknown): ColumnValue {
   return String(v) as ColumnValue;
 }
 
+/** The child values a list column holds (undefined for other columns). */
+function listValues(v: Vector): number | undefined {
+  return v.type.typeId === Type.List ? v.data.reduce((a, d) => a + (d.children[0]?.length ?? 0), 0) : undefined;
+}
+
 class TableDataImpl implements TableData {
   readonly numRows: number;
   readonly metadata: Record<string, string>;
@@ -138,20 +143,31 @@ class TableDataImpl implements TableData {
   column(name: string): ColumnValue[] {
     const v = this.vector(name);
     return this.guard(name, () => {
-      // A list row is a slice of the child values between two offsets read from the file; a
-      // damaged offset could claim billions of values, so each slice is checked against them.
-      const values = v.type.typeId === Type.List ? v.data.reduce((a, d) => a + (d.children[0]?.length ?? 0), 0) : undefined;
+      const values = listValues(v);
       const out: ColumnValue[] = new Array(v.length);
-      for (let i = 0; i < v.length; i++) {
-        const x = v.get(i) as unknown;
-        const n = (x as { length?: unknown } | null)?.length;
-        if (values !== undefined && typeof n === 'number' && !(n >= 0 && n <= values)) {
-          throw new InputError(this.path, `column "${name}" row ${i} claims a list of ${n} values but the column holds ${values}; the file is damaged, regenerate it`);
-        }
-        out[i] = jsValue(x);
-      }
+      for (let i = 0; i < v.length; i++) out[i] = this.checkedValue(name, v, i, values);
       return out;
     });
+  }
+
+  cell(name: string, row: number): ColumnValue {
+    const v = this.vector(name);
+    if (!(Number.isInteger(row) && row >= 0 && row < v.length)) throw new RangeError(`${this.path}: row ${row} is outside the table's ${v.length} rows`);
+    return this.guard(name, () => this.checkedValue(name, v, row, listValues(v)));
+  }
+
+  /**
+   * Row i of v as a JS value. A list row is a slice of the child values between two offsets read
+   * from the file; a damaged offset could claim billions of values, so each slice is checked
+   * against `values`, the values the column holds.
+   */
+  private checkedValue(name: string, v: Vector, i: number, values: number | undefined): ColumnValue {
+    const x = v.get(i) as unknown;
+    const n = (x as { length?: unknown } | null)?.length;
+    if (values !== undefined && typeof n === 'number' && !(n >= 0 && n <= values)) {
+      throw new InputError(this.path, `column "${name}" row ${i} claims a list of ${n} values but the column holds ${values}; the file is damaged, regenerate it`);
+    }
+    return jsValue(x);
   }
 
   numbers(name: string): Float64Array {

@@ -200,6 +200,8 @@ export interface TableData {
   has(name: string): boolean;
   /** Values as JS values; throws InputError naming the file when the column is absent. */
   column(name: string): ColumnValue[];
+  /** One row's value of a column (nothing else decoded: for large tables read a few rows at a time). */
+  cell(name: string, row: number): ColumnValue;
   /** A numeric (or bool) column as Float64Array, null → NaN. */
   numbers(name: string): Float64Array;
   strings(name: string): Array<string | null>;

@@ -57,6 +57,12 @@ describe('small tables', () => {
     expect(t.column('context_tokens')).toEqual([['a', ' b'], ['<|endoftext|>'], null]);
     expect([...t.numbers('mean_act')]).toEqual([1.5, NaN, 0.25]);
     expect(t.rows()[1]).toMatchObject({ latent: 1, kind: 'quantile', dead: true });
+    for (const f of t.fields) {
+      const whole = t.column(f.name);
+      for (let i = 0; i < t.numRows; i++) expect(t.cell(f.name, i), `${f.name}[${i}]`).toEqual(whole[i]);
+    }
+    expect(() => t.cell('latent', 3)).toThrow(/row 3 is outside the table's 3 rows/);
+    expect(() => t.cell('cosine', 0)).toThrow(/has no column "cosine"/);
   });
 
   it('writes plain Utf8 (not dictionary) columns that apache-arrow reads with the same types', () => {

@@ -5,7 +5,7 @@ import { fit, formatCount, formatValue } from './format.js';
 import { Footer } from './Footer.js';
 import { useKeys } from './use-keys.js';
 import { useSyncedState } from './use-synced-state.js';
-import type { FeatureTable, RunEntry, TopExample } from './model.js';
+import type { ExamplesByLatent, FeatureTable, RunEntry, TopExample } from './model.js';
 import { contextWindow, shadeColor } from './tokens.js';
 
 export interface FeatureBrowserProps {
@@ -13,7 +13,7 @@ export interface FeatureBrowserProps {
   /** undefined while loading; null when the run has no features.arrow. */
   features: FeatureTable | undefined | null;
   /** Top examples by latent; undefined while loading, null when top_examples.arrow is absent. */
-  examples: ReadonlyMap<number, TopExample[]> | undefined | null;
+  examples: ExamplesByLatent | undefined | null;
   /** Why the analysis tables could not be read (sanitized), if so. */
   problem?: string | undefined;
   width: number;
@@ -127,6 +127,7 @@ export function FeatureBrowser({ run, features, examples, problem, width, height
     if (!f) body = <Text color="yellow">{`Latent ${latent} is not in this run's feature table (latents ${features.latents[0] ?? 0}–${features.latents.at(-1) ?? 0}).`}</Text>;
     else {
       const exs = examples?.get(latent) ?? [];
+      const exProblem = examples?.problemFor?.(latent);
       const histH = 3;
       const barW = Math.max(1, Math.min(3, Math.floor((width - 12) / Math.max(1, f.histCounts.length))));
       const bars = blockBars(f.histCounts, histH, barW);
@@ -146,7 +147,7 @@ export function FeatureBrowser({ run, features, examples, problem, width, height
           ))}
           <Text dimColor>{'  ' + fit('0', Math.floor(histW / 2)) + fit(formatValue(f.maxAct), histW - Math.floor(histW / 2), 'right')}</Text>
           <Text bold wrap="truncate-end">
-            {examples === null ? 'No top examples (analysis/top_examples.arrow is absent).' : examples === undefined ? 'Loading top examples…' : exs.length === 0 ? 'No examples for this latent.' : `Top activating examples (${exs.length}${exs.length > exRows ? `, ${first + 1}–${Math.min(exs.length, first + exRows)} shown` : ''})`}
+            {exProblem !== undefined ? <Text color="yellow">{exProblem}</Text> : examples === null ? 'No top examples (analysis/top_examples.arrow is absent).' : examples === undefined ? 'Loading top examples…' : exs.length === 0 ? 'No examples for this latent.' : `Top activating examples (${exs.length}${exs.length > exRows ? `, ${first + 1}–${Math.min(exs.length, first + exRows)} shown` : ''})`}
           </Text>
           {exs.slice(first, first + exRows).map((ex, i) => (
             <ExampleLine key={`${ex.kind}-${ex.rank}-${i}`} ex={ex} maxAct={f.maxAct} width={width} />

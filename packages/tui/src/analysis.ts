@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { readTable } from '@vsae/data';
 import type { TableData } from '@vsae/data';
-import type { FeatureInfo, FeatureTable, TopExample } from './model.js';
+import type { ExamplesByLatent, FeatureInfo, FeatureTable, TopExample } from './model.js';
 import { sanitizeText } from './sanitize.js';
 
 export const FEATURES_FILE = path.join('analysis', 'features.arrow');
@@ -48,26 +48,38 @@ export function loadFeatures(runDir: string): FeatureTable {
   return { byLatent, latents: [...byLatent.keys()].sort((a, b) => a - b) };
 }
 
-/** Examples by latent: top examples by rank first, then quantile examples from the highest quantile down. */
-export function loadTopExamples(runDir: string): Map<number, TopExample[]> {
+/**
+ * Examples by latent: top examples by rank first, then quantile examples from the highest
+ * quantile down. The table is read and indexed by latent at once (numbers only); a latent's
+ * examples and their context tokens are decoded when first asked for, then kept.
+ */
+export function loadTopExamples(runDir: string): ExamplesByLatent {
   const t = readTable(path.join(runDir, TOP_EXAMPLES_FILE));
   const latent = t.numbers('latent');
-  const kind = t.has('kind') ? t.strings('kind') : [];
   const rank = numbersOr(t, 'rank');
   const quantile = numbersOr(t, 'quantile');
   const row = numbersOr(t, 'row');
   const activation = numbersOr(t, 'activation');
   const token = numbersOr(t, 'token');
-  const ctxTokens = t.has('context_tokens') ? t.column('context_tokens') : undefined;
-  const ctxActs = t.has('context_acts') ? t.column('context_acts') : undefined;
   const ctxIndex = numbersOr(t, 'context_index');
-  const out = new Map<number, TopExample[]>();
+  const hasKind = t.has('kind');
+  const hasTokens = t.has('context_tokens');
+  const hasActs = t.has('context_acts');
+  const rowsOf = new Map<number, number[]>();
   for (let i = 0; i < t.numRows; i++) {
-    const toks = ctxTokens?.[i];
-    const acts = ctxActs?.[i];
-    const ex: TopExample = {
+    let list = rowsOf.get(latent[i]!);
+    if (!list) rowsOf.set(latent[i]!, (list = []));
+    list.push(i);
+  }
+  const decoded = new Map<number, TopExample[]>();
+  const problems = new Map<number, string>();
+  const decode = (i: number): TopExample => {
+    const toks = hasTokens ? t.cell('context_tokens', i) : undefined;
+    const acts = hasActs ? t.cell('context_acts', i) : undefined;
+    const kind = hasKind ? t.cell('kind', i) : null;
+    return {
       latent: latent[i]!,
-      kind: sanitizeText(kind[i] ?? 'top'),
+      kind: sanitizeText(typeof kind === 'string' ? kind : 'top'),
       rank: Number.isFinite(rank[i]!) ? rank[i]! : 0,
       quantile: finiteOr(quantile[i]),
       row: row[i]!,
@@ -77,13 +89,25 @@ export function loadTopExamples(runDir: string): Map<number, TopExample[]> {
       index: finiteOr(ctxIndex[i]),
       token: finiteOr(token[i]),
     };
-    let list = out.get(ex.latent);
-    if (!list) out.set(ex.latent, (list = []));
-    list.push(ex);
-  }
+  };
   const order = (e: TopExample): number => (e.kind === 'top' ? 0 : 1);
-  for (const list of out.values()) {
-    list.sort((a, b) => order(a) - order(b) || (a.kind === 'top' ? a.rank - b.rank : (b.quantile ?? 0) - (a.quantile ?? 0) || a.rank - b.rank));
-  }
-  return out;
+  return {
+    get(l: number): TopExample[] | undefined {
+      const done = decoded.get(l);
+      if (done || problems.has(l)) return done;
+      const rows = rowsOf.get(l);
+      if (!rows) return undefined;
+      try {
+        const list = rows.map(decode);
+        list.sort((a, b) => order(a) - order(b) || (a.kind === 'top' ? a.rank - b.rank : (b.quantile ?? 0) - (a.quantile ?? 0) || a.rank - b.rank));
+        decoded.set(l, list);
+        return list;
+      } catch (e) {
+        // A damaged row is said in the browser, never thrown into the render.
+        problems.set(l, sanitizeText((e as Error).message));
+        return undefined;
+      }
+    },
+    problemFor: (l: number) => problems.get(l),
+  };
 }

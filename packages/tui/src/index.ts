@@ -8,4 +8,4 @@ export type { RunColumn, SortState } from './run-table.js';
 export { sanitizeText, isSafeText } from './sanitize.js';
 export { plotLine, blockBars } from './chart.js';
 export type { Plot, PlotOptions } from './chart.js';
-export type { RunEntry, MetricsSeries, FeatureInfo, FeatureTable, TopExample, SummaryNumbers } from './model.js';
+export type { RunEntry, MetricsSeries, FeatureInfo, FeatureTable, TopExample, ExamplesByLatent, SummaryNumbers } from './model.js';

@@ -68,6 +68,16 @@ export interface TopExample {
   token: number | undefined;
 }
 
+/**
+ * Examples by latent. A Map satisfies it; `loadTopExamples` decodes a latent's rows only when
+ * they are first asked for, so a GPT-2-sized table (hundreds of thousands of examples with their
+ * context tokens) opens at once. `problemFor` says why a latent's rows could not be read.
+ */
+export interface ExamplesByLatent {
+  get(latent: number): TopExample[] | undefined;
+  problemFor?(latent: number): string | undefined;
+}
+
 export interface FeatureTable {
   /** Rows by latent number. */
   byLatent: Map<number, FeatureInfo>;

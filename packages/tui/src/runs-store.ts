@@ -10,7 +10,7 @@ import { listRuns, readJson } from '@vsae/data';
 import type { RunInfo as DataRunInfo } from '@vsae/data';
 import { FEATURES_FILE, loadFeatures, loadTopExamples, TOP_EXAMPLES_FILE } from './analysis.js';
 import { emptySeries, MetricsFollower } from './metrics-follower.js';
-import type { FeatureTable, MetricsSeries, RunEntry, SummaryNumbers, TopExample } from './model.js';
+import type { ExamplesByLatent, FeatureTable, MetricsSeries, RunEntry, SummaryNumbers } from './model.js';
 import { sanitizeText } from './sanitize.js';
 
 export interface StoreSnapshot {
@@ -24,7 +24,7 @@ export interface StoreSnapshot {
 export interface AnalysisState {
   /** undefined: not loaded yet; null: the run has no such table. */
   features: FeatureTable | null | undefined;
-  examples: Map<number, TopExample[]> | null | undefined;
+  examples: ExamplesByLatent | null | undefined;
   /** Why a table could not be read (sanitized). */
   problem: string | undefined;
 }

@@ -53,17 +53,21 @@ function spec(dIn, dSae) {
   return { arch, dIn, dSae, varFlag: 0, varActivation: 'linear', reduction: 'mean', nCorrelatedPairs: 0, nAnticorrelatedPairs: 0, priorMean: 1, multiKl: 'per-row' };
 }
 
-/** ms per engine step (after `warm` untimed steps), with fresh data uploaded each step. */
+/**
+ * ms per engine step (after `warm` untimed steps). Each step uploads its batch (and VSAE noise)
+ * from a pool of POOL batches generated before timing: making random data is not part of a
+ * training step (the PyTorch side below does the same).
+ */
+const POOL = 4;
 async function engineStep(dIn, dSae, B, n, warm = 1) {
   const s = spec(dIn, dSae);
   const rng = new Rng(1);
   const engine = new sae.SaeEngine(s, sae.buildPrior(s), { params: toTensors(s, sae.initParams(s, rng)) });
-  const xHost = new Float32Array(B * dIn);
-  const epsHost = arch === 'sae' ? undefined : new Float32Array(B * dSae);
+  const xPool = Array.from({ length: POOL }, () => rng.fillNormal(new Float32Array(B * dIn)));
+  const epsPool = arch === 'sae' ? undefined : Array.from({ length: POOL }, () => rng.fillNormal(new Float32Array(B * dSae)));
   const one = async (i, metrics) => {
-    rng.fillNormal(xHost);
-    const x = tf.tensor2d(xHost, [B, dIn]);
-    const eps = epsHost ? tf.tensor2d(rng.fillNormal(epsHost), [B, dSae]) : undefined;
+    const x = tf.tensor2d(xPool[i % POOL], [B, dIn]);
+    const eps = epsPool ? tf.tensor2d(epsPool[i % POOL], [B, dSae]) : undefined;
     const m = engine.step(x, eps, 1e-4, 0.05, i, { metrics, deadWindow: 400 });
     x.dispose();
     eps?.dispose();
@@ -173,8 +177,10 @@ def run(threads):
     W_dec = torch.nn.Parameter(W_dec / W_dec.norm(dim=-1, keepdim=True))
     b_enc = torch.nn.Parameter(torch.zeros(S)); b_dec = torch.nn.Parameter(torch.zeros(D))
     opt = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    xs = [torch.randn(B, D, generator=g) for _ in range(4)]  # a pool, as on our side
+    calls = [0]
     def step():
-        x = torch.randn(B, D, generator=g)
+        x = xs[calls[0] % 4]; calls[0] += 1
         f = torch.relu((x - b_dec) @ W_enc + b_enc)
         x_hat = f @ W_dec + b_dec
         loss = (x_hat - x).pow(2).sum(-1).mean() + 0.05 * f.abs().sum(-1).mean()

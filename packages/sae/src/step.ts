@@ -7,7 +7,7 @@
  * host: scalars for logging come back as one small tensor when asked for.
  */
 import { tf, fastMatMul, ADAM_DEFAULTS } from '@vsae/compute';
-import { ACTIVE_THRESHOLD, LOGVAR_MAX, LOGVAR_MIN, forward, sparsityScale, type Forward, type Params } from './model.js';
+import { LOGVAR_MAX, LOGVAR_MIN, forward, sparsityScale, type Forward, type Params } from './model.js';
 import type { Prior } from './prior.js';
 import { hasVarHead, type ModelSpec, type ParamName } from './types.js';
 

@@ -5,7 +5,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { initBackend } from '@vsae/compute';
 import { openDataset, readSafetensors } from '@vsae/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeatureGenerator, featureImportance, makeToyDataset, toyActivations, toyRng, toyTruthLocation } from '../src/index.js';
+import { FeatureGenerator, featureImportance, makeToyDataset, toyRng, toyTruthLocation } from '../src/index.js';
 import type { ToyDatasetResult } from '../src/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-toy-'));

@@ -86,7 +86,6 @@ export class HookedTransformer {
   readonly source: string;
   /** Every hook name, in forward order. */
   readonly hooks: readonly string[];
-  private readonly order: Map<string, number>;
   private readonly wE: Float32Array;
   private readonly wPos: Float32Array;
   private readonly layers: LayerTensors[];
@@ -104,7 +103,6 @@ export class HookedTransformer {
     this.source = opts.source ?? cfg.name ?? 'model';
     this.attention = opts.attention ?? 'auto';
     this.hooks = hookNames(cfg);
-    this.order = new Map(this.hooks.map((h, i) => [h, i]));
     this.wE = w.wE;
     this.wPos = w.wPos;
     const { dModel: d, nHeads: H, dHead: dh, dMlp } = cfg;

@@ -13,7 +13,6 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '@vsae/data';
 import { parseTorchCheckpoint } from '../src/index.js';
 
 const FIX = path.join(import.meta.dirname, 'fixtures');

@@ -1,6 +1,6 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 
 // Defaults live in @vsae/analyze (ANALYZE_DEFAULTS); they are repeated here only for the help.
 const FLAGS = {
@@ -31,7 +31,7 @@ export const command: CommandSpec = {
     'umap-epochs': { type: 'int', help: 'UMAP epochs (default: umap-js\'s, 500 below 10000 points)', min: 1 },
     'ce-windows': { type: 'int', help: 'token windows for the cross-entropy metrics (--model)', default: 16, min: 1 },
     seed: { type: 'int', help: 'seed of the samples and of UMAP', default: 42 },
-    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print summary.json on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
   },

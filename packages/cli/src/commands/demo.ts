@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 
 export const command: CommandSpec = {
   name: 'demo',
@@ -11,7 +11,7 @@ export const command: CommandSpec = {
     quick: { type: 'boolean', help: 'fewer rows and steps (under a minute on two cores)' },
     seed: { type: 'int', help: 'random seed of the toy model and the training runs', default: 42 },
     jobs: { type: 'int', help: 'processes at a time (default 2 on a machine with two or more cores)', min: 1, value: 'N' },
-    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print the results as JSON instead of a table' },
     quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   },

@@ -1,6 +1,6 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 import { parseSize } from './train.js';
 
 export const command: CommandSpec = {
@@ -25,7 +25,7 @@ export const command: CommandSpec = {
     out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
     'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
     resume: { type: 'boolean', help: 'continue an interrupted sharded extraction after its last complete shard' },
-    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
   },

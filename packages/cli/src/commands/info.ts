@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 
 const require = createRequire(import.meta.url);
 
@@ -31,7 +31,7 @@ export const command: CommandSpec = {
   summary: 'versions, tensor backends installed and in use, how to get a faster one',
   usage: 'vsae info [--backend NAME] [--json]',
   options: {
-    backend: { type: 'string', help: 'backend to try (as the other commands take it)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: { ...BACKEND_OPTION, help: 'backend to try (as the other commands take it)' },
     json: { type: 'boolean', help: 'print a JSON object instead of text' },
   },
   async run(args) {

@@ -1,6 +1,6 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 
 // Defaults live in @vsae/toy (TOY_DEFAULTS); they are repeated here only for the help text,
 // and a test checks that the two agree.
@@ -23,7 +23,7 @@ export const command: CommandSpec = {
     out: { type: 'string', short: 'o', help: 'dataset to write: a .arrow file, or - for an Arrow stream on stdout', value: 'PATH|-' },
     truth: { type: 'string', help: 'ground-truth file (default <stem>.truth.safetensors beside the dataset; required with -o -)', value: 'PATH' },
     'shard-rows': { type: 'int', help: 'write a sharded directory at PATH with this many rows per shard', min: 1, value: 'N' },
-    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
   },

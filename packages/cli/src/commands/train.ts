@@ -1,6 +1,6 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
-import { getters } from '../args.js';
+import { BACKEND_OPTION, getters } from '../args.js';
 
 // Defaults live in @vsae/sae (TRAIN_DEFAULTS, DEFAULT_COEFF); they are repeated here only for the
 // help text (loading @vsae/sae loads TensorFlow.js), and a test checks that the two agree.
@@ -53,7 +53,7 @@ export const command: CommandSpec = {
     'skip-bad-rows': { type: 'boolean', help: 'drop rows holding NaN/Inf (counted in the metrics) instead of stopping' },
     'buffer-rows': { type: 'int', help: 'rows in the shuffling buffer (default 16 batches, at most 64 MiB)', min: 1, value: 'N' },
     'max-memory': { type: 'string', help: 'memory budget for the data held, e.g. 512M (the buffer takes at most a quarter)', value: 'SIZE' },
-    backend: { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' },
+    backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
   },

@@ -13,8 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatasetWriter } from '@vsae/data';
-import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae } from '../tools/stress/harness.mjs';
+import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
 
 const KILLS = size('VSAE_STRESS_KILLS', 2, 15);
 const rand = seeded(SEED ^ 0x5eed);
@@ -24,14 +23,7 @@ let tmp: string;
 const tally: Record<string, { kills: number; finished: number; files: number; temps: number }> = {};
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-rel-atomic-'));
-  const r = seeded(11);
-  const dIn = 16;
-  const rows = 8000;
-  const act = new Float32Array(rows * dIn);
-  for (let i = 0; i < act.length; i++) act[i] = r() < 0.2 ? r() : 0;
-  const w = await createDatasetWriter(path.join(tmp, 'd.arrow'), { meta: { source: 'test', dIn } });
-  await w.write({ numRows: rows, act });
-  await w.close();
+  await writeSparseDataset(path.join(tmp, 'd.arrow'), { rows: 8000, dIn: 16, seed: 11 });
 });
 afterAll(() => {
   console.log(`reliability-atomic: ${JSON.stringify(tally)}`);

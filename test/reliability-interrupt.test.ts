@@ -16,8 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatasetWriter, openDataset, readMetrics, readSafetensors, runStatus } from '@vsae/data';
-import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae } from '../tools/stress/harness.mjs';
+import { openDataset, readMetrics, readSafetensors, runStatus } from '@vsae/data';
+import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
 
 const CUTS = size('VSAE_STRESS_TRAIN_CUTS', 3, 12);
 const KILLS = size('VSAE_STRESS_EXTRACT_KILLS', 3, 20);
@@ -31,15 +31,8 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Sparse non-negative rows (a toy-like dataset) written through @vsae/data. */
-async function sparseDataset(file: string, rows: number, dIn: number, seed: number, poison: Array<[number, number]> = []): Promise<void> {
-  const r = seeded(seed);
-  const act = new Float32Array(rows * dIn);
-  for (let i = 0; i < act.length; i++) act[i] = r() < 0.15 ? r() * 2 : 0;
-  for (const [row, v] of poison) act[row * dIn + (row % dIn)] = v;
-  const w = await createDatasetWriter(file, { meta: { source: 'test', dIn } });
-  await w.write({ numRows: rows, act });
-  await w.close();
-}
+const sparseDataset = (file: string, rows: number, dIn: number, seed: number, poison: Array<[number, number]> = []): Promise<void> =>
+  writeSparseDataset(file, { rows, dIn, seed, density: 0.15, scale: 2, poison });
 
 const weights = (run: string): Record<string, Float32Array> => {
   const st = readSafetensors(path.join(run, 'sae_weights.safetensors'));

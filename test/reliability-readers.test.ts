@@ -14,8 +14,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatasetWriter, readJson, readMetrics, runStatus } from '@vsae/data';
-import { BIN, seeded, size, vsae } from '../tools/stress/harness.mjs';
+import { readJson, readMetrics, runStatus } from '@vsae/data';
+import { BIN, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
 
 const SECONDS = size('VSAE_STRESS_LIVE_SECONDS', 20, 120);
 const STEPS = 1_000_000;
@@ -24,14 +24,7 @@ const LOG_EVERY = 5;
 let tmp: string;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-rel-readers-'));
-  const r = seeded(3);
-  const dIn = 24;
-  const rows = 20_000;
-  const act = new Float32Array(rows * dIn);
-  for (let i = 0; i < act.length; i++) act[i] = r() < 0.2 ? r() : 0;
-  const w = await createDatasetWriter(path.join(tmp, 'd.arrow'), { meta: { source: 'test', dIn } });
-  await w.write({ numRows: rows, act });
-  await w.close();
+  await writeSparseDataset(path.join(tmp, 'd.arrow'), { rows: 20_000, dIn: 24, seed: 3 });
   fs.mkdirSync(path.join(tmp, 'runs'));
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -8,6 +8,10 @@ export declare const STRESS: boolean;
 export declare const SEED: number;
 export declare function size(name: string, normal: number, stress: number): number;
 export declare function seeded(seed: number): () => number;
+export declare function writeSparseDataset(
+  file: string,
+  opts: { rows: number; dIn: number; seed: number; density?: number; scale?: number; poison?: Array<[number, number]>; batchRows?: number },
+): Promise<void>;
 
 export interface BinResult {
   code: number | null;
@@ -34,6 +38,7 @@ export interface KillOptions {
   stdin?: string | Uint8Array;
 }
 export declare function killAt(args: string[], opts?: KillOptions): Promise<BinResult & { killed: boolean }>;
+export declare function steadyPeaks(runSmall: () => number, runBig: () => number, budget: number): { small: number; big: number; runs: number };
 export declare function peakRss(args: string[], opts?: RunOptions & { gcMs?: number }): { code: number | null; stderr: string; peakMiB: number };
 
 export interface TreeCheck {

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDataset, readJson, readMetrics, readRunConfig, readSafetensors, readTable, runStatus } from '@vsae/data';
+import { createDatasetWriter, openDataset, readJson, readMetrics, readRunConfig, readSafetensors, readTable, runStatus } from '@vsae/data';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'vsae.js');
@@ -45,6 +45,25 @@ export function seeded(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Writes a toy-like activation dataset: each value is `scale × uniform` with probability
+ * `density`, else 0; `poison` sets one value of chosen rows ([row, value]). Written a chunk of
+ * rows at a time, so a dataset larger than memory can be made.
+ */
+export async function writeSparseDataset(file, { rows, dIn, seed, density = 0.2, scale = 1, poison = [], batchRows } = {}) {
+  const r = seeded(seed);
+  const w = await createDatasetWriter(file, { meta: { source: 'test', dIn }, ...(batchRows ? { batchRows } : {}) });
+  const chunk = 16_384;
+  for (let done = 0; done < rows; done += chunk) {
+    const n = Math.min(chunk, rows - done);
+    const act = new Float32Array(n * dIn);
+    for (let i = 0; i < act.length; i++) act[i] = r() < density ? r() * scale : 0;
+    for (const [row, v] of poison) if (row >= done && row < done + n) act[(row - done) * dIn + (row % dIn)] = v;
+    await w.write({ numRows: n, act });
+  }
+  await w.close();
 }
 
 const baseEnv = () => ({ ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'wasm', NO_COLOR: '1' });
@@ -116,6 +135,21 @@ export function peakRss(args, opts = {}) {
   const peak = fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : { maxRssBytes: NaN };
   fs.rmSync(path.dirname(report), { recursive: true, force: true });
   return { code: r.status, stderr: r.stderr?.toString() ?? '', peakMiB: peak.maxRssBytes / 2 ** 20 };
+}
+
+/**
+ * Peak RSS of a small and a big run, for "what grows with the data stays under the budget".
+ * A peak can be lifted by garbage the collector had not reached (a forced collection cannot run
+ * inside a long synchronous call); that noise only adds, so when big − small reaches `budget`
+ * both are run once more and the lower peak of each kept. The runs return a peak (any unit).
+ */
+export function steadyPeaks(runSmall, runBig, budget) {
+  let small = runSmall();
+  let big = runBig();
+  if (big - small < budget) return { small, big, runs: 1 };
+  small = Math.min(small, runSmall());
+  big = Math.min(big, runBig());
+  return { small, big, runs: 2 };
 }
 
 // --- what a killed writer left behind ---------------------------------------------------------

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openDataset } from '@vsae/data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
+import { steadyPeaks } from '../../../tools/stress/harness.mjs';
 
 // End-to-end through the real, built bin. Kill loops take their size from VSAE_STRESS_KILLS
 // (modest by default; `npm run stress` sets it large).
@@ -204,20 +205,13 @@ describe('bounded memory', () => {
     // VSAE_STRESS the corpus is fed 12 times through stdin (~300 MB, 40×).
     // Against the first third of the same tokens: extraction's heaps (tokenizer, tensor engine)
     // settle over the first few hundred thousand tokens, so a tiny baseline would measure that.
-    // A forced collection cannot run inside a long synchronous call (tokenizer, forward pass), so
-    // one run's peak can be lifted by garbage; that noise only adds, so an over-budget difference
-    // is measured once more and the lower peak of each kept.
+    // steadyPeaks: an over-budget difference is measured again, the lower peak of each kept.
     const budget = 8;
     const corpus = fs.readFileSync(TEXT, 'utf8');
     const repeat = process.env.VSAE_STRESS ? 12 : 1;
     const stdin = Array.from({ length: repeat }, () => corpus).join('\n\n');
     const run = (tokens: number, out: string) => peak(tokens, out, ['--max-memory', `${budget}M`], stdin, 20);
-    let base = run(32768 * repeat, 'budget-base.arrow');
-    let big = run(10_000_000, 'budget-big.arrow');
-    if (big - base >= budget) {
-      base = Math.min(base, run(32768 * repeat, 'budget-base.arrow'));
-      big = Math.min(big, run(10_000_000, 'budget-big.arrow'));
-    }
+    const { small: base, big } = steadyPeaks(() => run(32768 * repeat, 'budget-base.arrow'), () => run(10_000_000, 'budget-big.arrow'), budget);
     expect(fs.statSync(path.join(tmp, 'budget-big.arrow')).size).toBeGreaterThan(3 * budget * 2 ** 20);
     console.log(`extract held peak: ${base} MB over the first third, ${big} MB over the corpus`);
     expect(big - base, `held peak ${big} MB over the corpus vs ${base} MB over its first third`).toBeLessThan(budget);

@@ -8,21 +8,9 @@ import { expectAllClose } from '@vsae/compute/testing';
 import { SaeEngine } from '../src/engine.js';
 import { initParams, paramsToTensors } from '../src/model.js';
 import { buildPrior } from '../src/prior.js';
-import type { ModelSpec } from '../src/types.js';
+import { modelSpec } from './helpers.js';
 
-const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({
-  arch: 'sae',
-  dIn: 6,
-  dSae: 24,
-  varFlag: 0,
-  varActivation: 'linear',
-  reduction: 'mean',
-  nCorrelatedPairs: 0,
-  nAnticorrelatedPairs: 0,
-  priorMean: 1,
-  multiKl: 'per-row',
-  ...over,
-});
+const spec = modelSpec;
 
 beforeAll(async () => {
   await initBackend('wasm');

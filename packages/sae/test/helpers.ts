@@ -3,6 +3,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '@vsae/compute';
 import { createDatasetWriter } from '@vsae/data';
+import type { ModelSpec } from '../src/types.js';
+
+/** A plain SAE spec (per-row-mean losses, no variance head, no pairs), with `over` applied. */
+export function modelSpec(over: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    arch: 'sae',
+    dIn: 6,
+    dSae: 24,
+    varFlag: 0,
+    varActivation: 'linear',
+    reduction: 'mean',
+    nCorrelatedPairs: 0,
+    nAnticorrelatedPairs: 0,
+    priorMean: 1,
+    multiKl: 'per-row',
+    ...over,
+  };
+}
 
 export function tmpDir(prefix = 'vsae-sae-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

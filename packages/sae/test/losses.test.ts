@@ -10,19 +10,9 @@ import { buildPrior, matrixPrior, mixPriorMeans, uniformPrior } from '../src/pri
 import { lossAndGrads, priorTensors, disposePriorTensors } from '../src/step.js';
 import type { ModelSpec } from '../src/types.js';
 import { tidy } from '../src/_tidy.js';
+import { modelSpec } from './helpers.js';
 
-const base: ModelSpec = {
-  arch: 'sae',
-  dIn: 2,
-  dSae: 3,
-  varFlag: 0,
-  varActivation: 'linear',
-  reduction: 'mean',
-  nCorrelatedPairs: 0,
-  nAnticorrelatedPairs: 0,
-  priorMean: 1,
-  multiKl: 'per-row',
-};
+const base: ModelSpec = modelSpec({ dIn: 2, dSae: 3 });
 
 /** A tiny model whose forward pass is easy to do by hand. */
 function tiny(withVar = false): Params {

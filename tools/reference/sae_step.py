@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-Independent PyTorch reference for the vsae training step (spec/math.md), written with autograd
+Independent PyTorch reference for the vsae training step (docs/math.md), written with autograd
 and torch.optim.Adam in float64 — nothing is shared with the TypeScript hand-derived backward.
 
 For each case it draws float32 inputs (x per step, VSAE noise eps per step, initial weights),
@@ -12,12 +12,13 @@ packages/sae/test/golden/<case>.safetensors:
   step1.<param>, step1.m.<param>, step1.v.<param>, and the same for step3,
 with the case's options as JSON in the metadata key "config".
 
-Run: /usr/bin/python3 tools/reference/sae_step.py   (needs torch; no other package)
+Run: /usr/bin/python3 tools/reference/sae_step.py [CASE ...]   (needs torch; no other package)
 """
 import json
 import math
 import os
 import struct
+import sys
 
 import torch
 
@@ -88,8 +89,8 @@ def loss_terms(cfg, p, x, eps, corr):
     if arch != 'sae' and cfg['var_flag'] == 1:
         pre_v = xc @ p['W_enc_var'] + p['b_enc_var']
         lv = torch.relu(pre_v) if cfg['var_activation'] == 'relu' else torch.clamp(pre_v, LOGVAR_MIN, LOGVAR_MAX)
-    if arch == 'sae':
-        z = mu
+    if arch == 'sae' or cfg.get('decode') == 'mu':
+        z = mu  # --decode mu: the noise is drawn but the decoder reads the mean
     else:
         z = mu + (torch.exp(0.5 * lv) if lv is not None else 1.0) * eps
     x_hat = z @ p['W_dec'] + p['b_dec']
@@ -108,9 +109,12 @@ def loss_terms(cfg, p, x, eps, corr):
         logdet = torch.logdet(S)
         var = lvv.exp()
         if cfg['multi_kl'] == 'batch-moments':
+            # The original: batch-averaged moments, log det of the posterior as the mean over rows of
+            # sum log var, the whole KL clamped at >= 0.
             mbar = mu.mean(dim=0)
-            vbar = var.mean(dim=0).clamp(min=1e-30)
-            sparsity = 0.5 * ((torch.diagonal(P) * vbar).sum() + mbar @ P @ mbar - D_SAE + logdet - vbar.log().sum())
+            vbar = var.mean(dim=0)
+            logdet_q = lvv.sum(dim=-1).mean()
+            sparsity = torch.clamp(0.5 * ((torch.diagonal(P) * vbar).sum() + mbar @ P @ mbar - D_SAE + logdet - logdet_q), min=0.0)
         else:
             quad = ((mu @ P) * mu).sum(dim=-1)
             per_row = 0.5 * ((var * torch.diagonal(P)).sum(dim=-1) + quad - D_SAE + logdet - lvv.sum(dim=-1))
@@ -190,7 +194,7 @@ def run_case(name, cfg, seed):
 
 
 BASE = dict(var_flag=0, var_activation='linear', reduction='mean', n_correlated_pairs=0, n_anticorrelated_pairs=0,
-            corr_rate=None, corr_matrix=False, multi_kl='per-row', lr=1e-3)
+            corr_rate=None, corr_matrix=False, multi_kl='per-row', decode='z', lr=1e-3)
 CASES = {
     'sae_mean': dict(arch='sae', coeff=0.3),
     'sae_sum': dict(arch='sae', coeff=0.02, reduction='sum'),
@@ -204,11 +208,16 @@ CASES = {
     'multi_rhoneg_sum_var0': dict(arch='vsae-multi', coeff=0.05, reduction='sum', corr_rate=-0.02),
     'multi_matrix_var1': dict(arch='vsae-multi', coeff=0.5, var_flag=1, corr_matrix=True),
     'multi_moments_var1': dict(arch='vsae-multi', coeff=0.5, var_flag=1, corr_rate=0.2, multi_kl='batch-moments'),
+    'iso_var1_decode_mu': dict(arch='vsae-iso', coeff=0.5, var_flag=1, decode='mu'),
+    'multi_moments_var1_decode_mu': dict(arch='vsae-multi', coeff=3.0, var_flag=1, corr_rate=0.0, multi_kl='batch-moments', decode='mu'),
 }
 
 if __name__ == '__main__':
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])  # case names to (re)write; none: all
     for i, (name, c) in enumerate(CASES.items()):
+        if only and name not in only:
+            continue
         cfg = dict(BASE, **c)
         # multi_rho0_var1 shares iso_var1_linear's seed: same inputs, so the two must agree exactly.
         seed = 1000 + (3 if name == 'multi_rho0_var1' else i)

@@ -8,6 +8,8 @@ export interface ProgressOptions {
   unit: string;
   /** Known total, or undefined for open-ended work. */
   total?: number | undefined;
+  /** Work already done before this process started (a resumed run): counted in the total, not in the rate. */
+  done?: number | undefined;
   label?: string;
   quiet?: boolean;
   stream?: NodeJS.WriteStream;
@@ -26,6 +28,7 @@ export class Progress {
     this.stream = opts.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
     this.quiet = Boolean(opts.quiet) || process.env.VSAE_QUIET === '1';
+    this.done = opts.done ?? 0;
   }
 
   /** Sets the count done so far and, rate-limited, redraws with the extra fields given. */
@@ -42,7 +45,7 @@ export class Progress {
   /** Rate of work per second since the start. */
   rate(): number {
     const s = (performance.now() - this.start) / 1000;
-    return s > 0 ? this.done / s : 0;
+    return s > 0 ? (this.done - (this.opts.done ?? 0)) / s : 0;
   }
 
   elapsedSeconds(): number {

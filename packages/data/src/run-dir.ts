@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJson, writeJsonAtomicSync } from './atomic.js';
 import { InputError } from './errors.js';
-import type { RunArch, RunConfig, RunInfo, RunStatus } from './types.js';
+import type { RunConfig, RunInfo, RunStatus } from './types.js';
 
 /** File and folder names inside a run directory. */
 export const RUN_FILES = {
@@ -20,7 +20,6 @@ export const RUN_FILES = {
   report: 'report.html',
 } as const;
 
-export const RUN_ARCHS: readonly RunArch[] = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi'];
 const STATUSES: ReadonlyArray<RunStatus['status']> = ['running', 'complete', 'interrupted', 'failed'];
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
@@ -38,10 +37,11 @@ export function readRunConfig(dir: string): RunConfig {
   if (!posInt(cfg.d_sae)) throw bad(`has d_sae=${JSON.stringify(cfg.d_sae)}, expected a positive integer`);
   const v = cfg.vsae;
   if (v === undefined || v === null || typeof v !== 'object') {
-    // A plain SAELens directory: a standard SAE.
-    return { ...cfg, vsae: { arch: 'sae' } };
+    // A plain SAELens directory: its architecture (standard SAEs and TopK SAEs are read).
+    return { ...cfg, vsae: { arch: cfg.architecture === 'topk' ? 'topk' : 'sae', k: (cfg as { k?: unknown }).k } };
   }
-  if (!RUN_ARCHS.includes(v.arch)) throw bad(`has vsae.arch=${JSON.stringify(v.arch)}, expected one of ${RUN_ARCHS.join(', ')}`);
+  // Which architectures exist is @vsae/sae's registry's to say (loadSae checks); here only the shape.
+  if (typeof v.arch !== 'string' || v.arch === '') throw bad(`has vsae.arch=${JSON.stringify(v.arch)}, expected an architecture name`);
   return cfg;
 }
 

@@ -12,7 +12,7 @@
  *   new MetricsWriter(path, opts) / readMetrics(path, { fromByte }?) -> MetricsRead;
  *     metricsColumns(arch) -> the contract's columns
  *   writeFileAtomic(path, data), writeJsonAtomic(path, value) (+ ...Sync), readJson(path)
- *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir); RUN_FILES, RUN_ARCHS
+ *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir); RUN_FILES
  *   VsaeError, InputError, UsageError; Progress
  *
  * Changes to the first draft of this file (keep this list up to date):
@@ -248,7 +248,8 @@ export interface MetricsRead {
 
 // --- run directories ------------------------------------------------------------------------
 
-export type RunArch = 'sae' | 'vsae-iso' | 'vsae-mix' | 'vsae-multi';
+/** An architecture name (the registry of @vsae/sae lists them). */
+export type RunArch = string;
 
 /** cfg.json: SAELens's fields plus a `vsae` block with every training option. */
 export interface RunConfig {

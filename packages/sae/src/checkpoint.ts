@@ -12,7 +12,7 @@ import type { RngState } from '@vsae/compute';
 import { InputError, VsaeError, readJson, readSafetensors, writeJsonAtomicSync, writeSafetensorsSync, type TensorToWrite } from '@vsae/data';
 import type { BufferState, SourcePosition } from './batches.js';
 import type { EngineState } from './engine.js';
-import { PARAM_NAMES, type SaeParams } from './types.js';
+import { PARAM_NAMES, allParamShapes, type SaeParams } from './types.js';
 
 export const CHECKPOINT_FORMAT = 'vsae-checkpoint';
 
@@ -27,6 +27,8 @@ export interface CheckpointMeta {
   d_sae: number;
   /** Adam steps taken. */
   adam_t: number;
+  /** TopK models: the inference threshold θ (−1 until set). */
+  threshold?: number | undefined;
   rng: { shuffle: RngState; noise: RngState };
   source: SourcePosition;
   buffer_rows: number;
@@ -54,9 +56,6 @@ function paramTensors(prefix: string, p: SaeParams<Float32Array>, shapes: Record
   }
 }
 
-function shapesOf(dIn: number, dSae: number): Record<string, number[]> {
-  return { W_enc: [dIn, dSae], b_enc: [dSae], W_dec: [dSae, dIn], b_dec: [dIn], W_enc_var: [dIn, dSae], b_enc_var: [dSae] };
-}
 
 /** Writes checkpoints/latest atomically (see the module comment). */
 export function writeCheckpoint(runDir: string, meta: Omit<CheckpointMeta, 'format' | 'version' | 'written'>, engine: EngineState, buffer: BufferState): string {
@@ -65,7 +64,7 @@ export function writeCheckpoint(runDir: string, meta: Omit<CheckpointMeta, 'form
   const tag = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const tmp = path.join(root, `.tmp-${tag}`);
   fs.mkdirSync(tmp);
-  const shapes = shapesOf(meta.d_in, meta.d_sae);
+  const shapes = allParamShapes(meta.d_in, meta.d_sae);
   const tensors: Record<string, TensorToWrite> = {};
   paramTensors('params.', engine.params, shapes, tensors);
   paramTensors('m.', engine.m, shapes, tensors);
@@ -112,7 +111,7 @@ export function findCheckpoint(runDir: string): string | undefined {
 }
 
 function getParams(st: ReturnType<typeof readSafetensors>, prefix: string, dIn: number, dSae: number, file: string): SaeParams<Float32Array> {
-  const shapes = shapesOf(dIn, dSae);
+  const shapes = allParamShapes(dIn, dSae);
   const out = {} as SaeParams<Float32Array>;
   for (const name of PARAM_NAMES) {
     const key = `${prefix}${name}`;
@@ -148,6 +147,7 @@ export function readCheckpoint(runDir: string): Checkpoint {
     v: getParams(st, 'v.', dIn, dSae, file),
     t: meta.adam_t,
     sinceFired: st.getFloat32('since_fired').data,
+    threshold: meta.threshold ?? -1,
   };
   const buf = st.getFloat32('buffer');
   if (buf.shape[0] !== meta.buffer_rows || (buf.shape[1] ?? dIn) !== dIn) {

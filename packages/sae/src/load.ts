@@ -1,6 +1,6 @@
 /**
  * Loading a trained autoencoder for analysis: `loadSae(dir)` reads cfg.json and
- * sae_weights.safetensors of a vsae run — or of a plain SAELens directory (a standard SAE) —
+ * sae_weights.safetensors of a vsae run — or of a plain SAELens directory (standard or TopK) —
  * and gives batched encode/decode on the active tensor backend. Saved weights take raw
  * activations (any training-time scaling is folded in), so no normalisation is applied here.
  */
@@ -10,10 +10,12 @@ import { tf } from '@vsae/compute';
 import { InputError, RUN_FILES, readRunConfig, readSafetensors, type RunConfig } from '@vsae/data';
 import { tidy } from './_tidy.js';
 import { decode as decodeLatents, disposeParams, encode as encodeRows, paramsToTensors, type Params } from './model.js';
-import { ARCHS, PARAM_NAMES, type Arch, type ModelSpec, type SaeParams } from './types.js';
+import { findArch } from './archs/index.js';
+import { topkForward } from './topk-family.js';
+import { ARCHS, PARAM_NAMES, allParamShapes, type Arch, type ModelSpec, type SaeParams } from './types.js';
 
 export interface EncodeResult {
-  /** f (SAE) or μ (VSAE), row-major [rows, d_sae]. */
+  /** The code analysis measures (f, μ, or the top-k code), row-major [rows, d_sae]. */
   act: Float32Array;
   /** σ² = exp(log σ²) for a VSAE with the variance head; 1 for other VSAEs; absent for the SAE. */
   variance?: Float32Array | undefined;
@@ -48,11 +50,14 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
   }
   const v = config.vsae;
   const arch = v.arch;
-  if (!ARCHS.includes(arch)) throw new InputError(path.join(dir, RUN_FILES.config), `vsae.arch is ${JSON.stringify(arch)}, expected one of ${ARCHS.join(', ')}`);
+  const desc = findArch(arch);
+  if (!desc) throw new InputError(path.join(dir, RUN_FILES.config), `vsae.arch is ${JSON.stringify(arch)}, expected one of ${ARCHS.join(', ')}`);
   const st = readSafetensors(weightsFile);
   const dIn = config.d_in;
   const dSae = config.d_sae;
   const varHead = st.tensors.has('W_enc_var');
+  const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+  const k = num(v.k) ?? num((config as { k?: unknown }).k);
   const spec: ModelSpec = {
     arch,
     dIn,
@@ -60,22 +65,27 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
     varFlag: varHead ? 1 : 0,
     varActivation: v.var_activation === 'relu' ? 'relu' : 'linear',
     reduction: v.reduction === 'sum' ? 'sum' : 'mean',
-    nCorrelatedPairs: typeof v.n_correlated_pairs === 'number' ? v.n_correlated_pairs : 0,
-    nAnticorrelatedPairs: typeof v.n_anticorrelated_pairs === 'number' ? v.n_anticorrelated_pairs : 0,
+    nCorrelatedPairs: num(v.n_correlated_pairs) ?? 0,
+    nAnticorrelatedPairs: num(v.n_anticorrelated_pairs) ?? 0,
     priorMean: 1,
-    corrRate: typeof v.corr_rate === 'number' ? v.corr_rate : undefined,
+    corrRate: num(v.corr_rate),
     multiKl: v.multi_kl === 'batch-moments' ? 'batch-moments' : 'per-row',
+    decode: v.decode === 'mu' ? 'mu' : 'z',
+    k,
   };
-  if (config.apply_b_dec_to_input === false) {
-    throw new InputError(path.join(dir, RUN_FILES.config), 'has apply_b_dec_to_input: false, which this loader does not support (vsae subtracts b_dec from the input, as SAELens standard SAEs do)');
+  const cfgFile = path.join(dir, RUN_FILES.config);
+  if (desc.family === 'topk' && !(k !== undefined && Number.isSafeInteger(k) && k >= 1 && k <= dSae)) {
+    throw new InputError(cfgFile, `is a ${arch} run but has no valid k (got ${JSON.stringify(v.k ?? null)}); expected a whole number in 1…${dSae}`);
+  }
+  // The encoder centres its input on b_dec exactly when the architecture says so (vSAE-TopK does not).
+  const centres = desc.saelens({ k }).apply_b_dec_to_input !== false;
+  if ((config.apply_b_dec_to_input === false) === centres) {
+    throw new InputError(cfgFile, `has apply_b_dec_to_input: ${String(config.apply_b_dec_to_input)}, which ${arch} does not use (${desc.code}); the config does not match its architecture`);
   }
   if (config.normalize_activations !== undefined && config.normalize_activations !== 'none' && config.normalize_activations !== null) {
-    throw new InputError(
-      path.join(dir, RUN_FILES.config),
-      `has normalize_activations "${String(config.normalize_activations)}"; fold the scaling factor into the weights first (SAELens: fold_activation_norm_scaling_factor)`,
-    );
+    throw new InputError(cfgFile, `has normalize_activations "${String(config.normalize_activations)}"; fold the scaling factor into the weights first (SAELens: fold_activation_norm_scaling_factor)`);
   }
-  const shapes: Record<string, number[]> = { W_enc: [dIn, dSae], b_enc: [dSae], W_dec: [dSae, dIn], b_dec: [dIn], W_enc_var: [dIn, dSae], b_enc_var: [dSae] };
+  const shapes = allParamShapes(dIn, dSae);
   const weights = {} as SaeParams<Float32Array>;
   for (const name of PARAM_NAMES) {
     if (!st.tensors.has(name)) {
@@ -83,16 +93,22 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
       throw new InputError(weightsFile, `has no tensor "${name}"; expected the SAELens layout (W_enc, b_enc, W_dec, b_dec)`);
     }
     const t = st.getFloat32(name);
-    if (t.shape.join(',') !== shapes[name]!.join(',')) {
-      throw new InputError(weightsFile, `"${name}" has shape [${t.shape.join(', ')}] but cfg.json (d_in ${dIn}, d_sae ${dSae}) needs [${shapes[name]!.join(', ')}]`);
+    if (t.shape.join(',') !== shapes[name].join(',')) {
+      throw new InputError(weightsFile, `"${name}" has shape [${t.shape.join(', ')}] but cfg.json (d_in ${dIn}, d_sae ${dSae}) needs [${shapes[name].join(', ')}]`);
     }
     weights[name] = t.data;
   }
   if (varHead && !weights.b_enc_var) throw new InputError(weightsFile, 'has W_enc_var but no b_enc_var');
   const tensors = paramsToTensors(spec, weights);
+  const threshold = num(v.threshold) ?? num((config as { threshold?: unknown }).threshold);
 
+  // What analysis measures: f/μ (classic), the top-k code (TopK models); x̂ decoded from it.
   const forward = (x: tf.Tensor2D) =>
     tidy(() => {
+      if (desc.family === 'topk') {
+        const f = topkForward(spec, tensors, x, undefined, threshold);
+        return { act: f.code, logVar: f.lv, recon: f.xHat };
+      }
       const e = encodeRows(spec, tensors, x);
       return { act: e.act, logVar: e.logVar, recon: decodeLatents(tensors, e.act) };
     });
@@ -112,7 +128,7 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
       if (n * dIn !== rows.length) throw new InputError(dir, `encode() got ${rows.length} values, not a multiple of d_in ${dIn}`);
       const bs = opts.batchSize ?? 4096;
       const act = new Float32Array(n * dSae);
-      const variance = opts.variance && arch !== 'sae' ? new Float32Array(n * dSae) : undefined;
+      const variance = opts.variance && desc.variational ? new Float32Array(n * dSae) : undefined;
       const recon = opts.recon ? new Float32Array(n * dIn) : undefined;
       if (variance && !varHead) variance.fill(1);
       for (let start = 0; start < n; start += bs) {

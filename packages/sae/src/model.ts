@@ -4,7 +4,7 @@
  */
 import { tf, kaimingUniform, fastMatMul, type Rng } from '@vsae/compute';
 import type { Prior } from './prior.js';
-import { hasVarHead, type ModelSpec, type ParamName, type SaeParams } from './types.js';
+import { hasVarHead, isVariational, type ModelSpec, type ParamName, type SaeParams } from './types.js';
 
 export type Params = SaeParams<tf.Tensor>;
 
@@ -115,10 +115,11 @@ export function forward(spec: ModelSpec, p: Params, x: tf.Tensor2D, eps?: tf.Ten
   const e = encode(spec, p, x);
   let z = e.act;
   let sigma: tf.Tensor2D | undefined;
-  if (spec.arch !== 'sae') {
+  if (isVariational(spec.arch)) {
     if (!eps) throw new Error('a VSAE training step needs the noise ε');
     if (e.logVar) sigma = tf.exp(tf.mul(e.logVar, 0.5)) as tf.Tensor2D;
-    z = sigma ? (tf.add(e.act, tf.mul(sigma, eps)) as tf.Tensor2D) : (tf.add(e.act, eps) as tf.Tensor2D);
+    // --decode mu: the noise is drawn (the KL is unchanged) but the decoder reads μ.
+    if (spec.decode !== 'mu') z = sigma ? (tf.add(e.act, tf.mul(sigma, eps)) as tf.Tensor2D) : (tf.add(e.act, eps) as tf.Tensor2D);
   }
   return { ...e, sigma, z, xHat: decode(p, z) };
 }
@@ -137,7 +138,7 @@ export interface LossTerms {
 }
 
 /**
- * Every loss term of spec/math.md from a forward pass, with plain differentiable ops.
+ * Every loss term (docs/math.md) from a forward pass, with plain differentiable ops.
  * recon = mean_batch Σ_dims (x̂ − x)²; L1 = Σ|f| · scale; KL per architecture · scale.
  */
 export function lossTerms(spec: ModelSpec, prior: Prior, f: Forward, x: tf.Tensor2D, coeff: number): LossTerms {
@@ -167,12 +168,15 @@ function sparsityTerm(spec: ModelSpec, prior: Prior, f: Forward, B: number): tf.
     case 'matrix': {
       const dS = prior.d;
       if (spec.multiKl === 'batch-moments') {
+        // As the original: moments averaged over the batch, log det Σq as the mean over rows of
+        // Σ log σ² (not the log of the mean σ²), the whole KL clamped at ≥ 0.
         const muBar = tf.mean(mu, 0);
-        const vBar = sigma2 ? tf.maximum(tf.mean(sigma2, 0), 1e-30) : tf.onesLike(muBar);
+        const vBar = sigma2 ? tf.mean(sigma2, 0) : tf.onesLike(muBar);
         const trace = prior.kind === 'uniform' ? tf.mul(tf.sum(vBar), prior.pDiag) : tf.sum(tf.mul(vBar, tf.tensor1d(prior.pDiag)));
         const quad = quadForm(prior, muBar.reshape([1, dS]));
-        const kl = tf.mul(tf.sub(tf.add(tf.add(trace, tf.sum(quad)), prior.logDet - dS), tf.sum(tf.log(vBar))), 0.5);
-        return kl as tf.Scalar; // one value for the batch: no per-row reduction
+        const logDetQ = lv ? tf.div(tf.sum(lv), mu.shape[0]) : tf.scalar(0);
+        const kl = tf.mul(tf.sub(tf.add(tf.add(trace, tf.sum(quad)), prior.logDet - dS), logDetQ), 0.5);
+        return tf.relu(kl) as tf.Scalar; // one value for the batch: no per-row reduction
       }
       const B = mu.shape[0];
       const trace = sigma2

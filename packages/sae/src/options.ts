@@ -1,87 +1,158 @@
 /**
- * Options of `train()` (the `vsae train` flags, camelCased), their defaults and validation.
+ * Options of `train()` (the `vsae train` flags, camelCased): defined once here with their
+ * defaults, choices and help; the CLI derives its flags, help and checks from TRAIN_OPTIONS.
+ * No tensor engine is loaded by this module (import it as `@vsae/sae/options`).
  * Validation throws UsageError (exit code 2) with a sentence naming the flag.
  */
 import { UsageError } from '@vsae/data';
+import { ARCHITECTURES, ARCH_NAMES, findArch, type ArchDescriptor, type ArchOptionKey } from './archs/index.js';
 import { LR_DECAYS, type LrDecay } from './schedule.js';
-import { ARCHS, type Arch } from './types.js';
+
+export type NormalizeActivations = 'none' | 'expected-average' | 'unit-mean-square';
 
 export interface TrainOptions {
   /** Activation dataset: an .arrow file, a sharded directory, or '-' for an Arrow stream on stdin. */
   input: string;
   /** Run directory to create (or, with `resume`, to continue). */
   out: string;
-  arch: Arch;
-  /** d_sae = dictMult · d_in unless dSae is given. Default 8. */
+  /** An architecture of the registry (archs/index.ts). */
+  arch: string;
   dictMult: number;
   dSae?: number | undefined;
-  /** L1 coefficient (SAE). Default: DEFAULT_COEFF (per-row-mean units). */
   l1Coeff?: number | undefined;
-  /** KL coefficient (VSAEs). Default: DEFAULT_COEFF. */
   klCoeff?: number | undefined;
   reduction: 'mean' | 'sum';
   varFlag: 0 | 1;
   varActivation: 'linear' | 'relu';
-  /** VSAE-Mix pairs; default: the dataset's `vsae:config` (toy data), else 0. */
+  /** Classic VSAEs: decode the sampled z (the original) or the mean μ. */
+  decode: 'z' | 'mu';
   nCorrelatedPairs?: number | undefined;
   nAnticorrelatedPairs?: number | undefined;
-  /** VSAE-Multi uniform prior correlation; default: the dataset's `corr_rate`, else identity. */
   corrRate?: number | undefined;
-  /** VSAE-Multi prior covariance from a safetensors file (key `corr`, d_sae ≤ 4096). */
   corrMatrix?: string | undefined;
   multiKl: 'per-row' | 'batch-moments';
+  /** TopK models: latents kept per row (BatchTopK: k·B per batch). */
+  k?: number | undefined;
+  /** TopK models: AuxK coefficient α. */
+  auxCoeff: number;
+  /** TopK models: rows without firing after which a latent counts as dead (for AuxK). */
+  deadTokens: number;
+  /** TopK models: the global gradient norm is clipped to this (0 = no clipping). */
+  gradClip: number;
   steps: number;
   batchSize: number;
   lr: number;
   lrDecay: LrDecay;
   lrWarmupSteps: number;
   coeffWarmupSteps: number;
-  normalizeActivations: 'none' | 'expected-average';
-  /** Resample dead latents every this many steps (0 = never). */
+  normalizeActivations: NormalizeActivations;
   resampleEvery: number;
-  /** A latent is dead after this many steps without firing. */
   deadWindow: number;
   seed: number;
-  /** Log metrics every this many steps (default: 100, or fewer for short runs). */
   logEvery?: number | undefined;
-  /** Write checkpoints/latest every this many steps (0: only on interrupt and at the end). */
   checkpointEvery: number;
   resume: boolean;
   tensorboard: boolean;
-  /** Tensor backend (see @vsae/compute initBackend); default VSAE_BACKEND or auto. */
   backend?: string | undefined;
-  /** Drop rows holding NaN/Inf (counted in metrics `skipped_rows`) instead of stopping. */
   skipBadRows: boolean;
-  /** Rows the shuffling buffer holds (default: 16 batches, at most 64 MiB or a quarter of maxMemory). */
   bufferRows?: number | undefined;
   /** Memory budget in bytes for the data held (shuffle buffer and checkpoint copies). */
   maxMemory?: number | undefined;
-  /** No progress line on stderr. */
   quiet?: boolean | undefined;
   /** Stop (checkpoint, status interrupted) when this signal aborts; SIGINT/SIGTERM do the same unless handleSignals is false. */
   signal?: AbortSignal | undefined;
   handleSignals?: boolean | undefined;
-  /** Called with each logged metrics row. */
   onLog?: ((row: Record<string, number>) => void) | undefined;
-  /** Stream to read for input '-' (default process.stdin); for tests and embedding. */
   stdin?: NodeJS.ReadableStream | undefined;
-  /** Stream for the progress line (default process.stderr). */
   progressStream?: NodeJS.WriteStream | undefined;
 }
 
-/**
- * Coefficient defaults (per-row-mean units), chosen on the toy data of spec/math.md (100
- * features in 20 dimensions, p = 0.05, 3000 steps of 4096 rows): see the README for the runs.
- */
-export const DEFAULT_COEFF: Readonly<Record<Arch, number>> = { sae: 0.2, 'vsae-iso': 0.05, 'vsae-mix': 0.05, 'vsae-multi': 0.05 };
+/** A flag as the CLI parser takes it (the same shape as @vsae/cli's OptionSpec). */
+export interface OptionDef {
+  type: 'string' | 'number' | 'int' | 'boolean';
+  help: string;
+  default?: string | number | boolean;
+  choices?: readonly string[];
+  aliases?: string[];
+  short?: string;
+  value?: string;
+  min?: number;
+  max?: number;
+  /** The TrainOptions key it sets (absent: CLI-only, e.g. --json). */
+  key?: keyof TrainOptions;
+  /** Taken by the architectures that list this key (others refuse it); absent: every architecture. */
+  archOption?: ArchOptionKey;
+  /** Options that may differ from the saved ones on --resume (they change how a run is watched, not what it computes). */
+  watchOnly?: boolean;
+  /** Numeric option a sweep may list values for. */
+  sweepable?: boolean;
+}
 
+const archsTaking = (key: ArchOptionKey): string => ARCHITECTURES.filter((a) => a.options.includes(key)).map((a) => a.name).join(', ');
+const coeffHelp = (option: 'l1Coeff' | 'klCoeff'): string =>
+  ARCHITECTURES.filter((a) => a.coeff?.option === option).map((a) => `${a.name} ${a.coeff!.default}`).join(', ');
+
+/** Every `vsae train` flag (kebab-case) and what it sets. */
+export const TRAIN_OPTIONS = {
+  arch: { type: 'string', key: 'arch', help: `architecture: ${ARCHITECTURES.map((a) => `${a.name} (${a.summary})`).join('; ')}`, choices: ARCH_NAMES, default: 'sae' },
+  input: { type: 'string', key: 'input', short: 'i', help: 'activation dataset: an .arrow file, a sharded directory, or - for an Arrow stream on stdin', value: 'PATH|-', watchOnly: true },
+  out: { type: 'string', key: 'out', short: 'o', help: 'run directory to create (or to continue with --resume)', value: 'DIR', watchOnly: true },
+  'dict-mult': { type: 'int', key: 'dictMult', help: 'dictionary size as a multiple of d_in', default: 8, min: 1, sweepable: true },
+  'd-sae': { type: 'int', key: 'dSae', help: 'dictionary size (overrides --dict-mult)', min: 1, value: 'N', sweepable: true },
+  'l1-coeff': { type: 'number', key: 'l1Coeff', archOption: 'l1Coeff', help: `L1 coefficient, per-row-mean units (default ${coeffHelp('l1Coeff')}; with --reduction sum divided by the batch size)`, min: 0, value: 'X', sweepable: true },
+  'kl-coeff': { type: 'number', key: 'klCoeff', archOption: 'klCoeff', help: `KL coefficient, per-row-mean units (default ${coeffHelp('klCoeff')}; with --reduction sum divided by the batch size, except vsae-mix)`, min: 0, value: 'X', sweepable: true },
+  reduction: { type: 'string', key: 'reduction', archOption: 'reduction', help: 'loss reductions: per-row means, or sum to reproduce the original', choices: ['mean', 'sum'], default: 'mean' },
+  'var-flag': { type: 'int', key: 'varFlag', archOption: 'varFlag', help: 'VSAEs: 1 learns the variance (W_enc_var, b_enc_var), 0 fixes it (σ² = 1; vsae-topk: no sampling)', default: 0, min: 0, max: 1 },
+  'var-activation': { type: 'string', key: 'varActivation', archOption: 'varActivation', help: 'learned log σ²: linear (clamped to [−6, 2]) or relu (the original)', choices: ['linear', 'relu'], default: 'linear' },
+  decode: { type: 'string', key: 'decode', archOption: 'decode', help: 'classic VSAEs: decode the sampled z (the original) or the mean μ (the authors\' later toy notebook)', choices: ['z', 'mu'], default: 'z' },
+  'n-correlated-pairs': { type: 'int', key: 'nCorrelatedPairs', archOption: 'nCorrelatedPairs', help: 'VSAE-Mix: correlated pairs in the prior (default: the dataset\'s, else 0)', min: 0, value: 'N' },
+  'n-anticorrelated-pairs': { type: 'int', key: 'nAnticorrelatedPairs', archOption: 'nAnticorrelatedPairs', help: 'VSAE-Mix: anti-correlated pairs in the prior (default: the dataset\'s, else 0)', min: 0, value: 'N' },
+  'corr-rate': { type: 'number', key: 'corrRate', archOption: 'corrRate', help: 'VSAE-Multi: uniform prior correlation in (−1/(d_sae−1), 1) (default: the dataset\'s, else 0)', value: 'R', sweepable: true },
+  'corr-matrix': { type: 'string', key: 'corrMatrix', archOption: 'corrMatrix', help: 'VSAE-Multi: prior covariance from a safetensors file (key corr, d_sae ≤ 4096)', value: 'PATH' },
+  'multi-kl': { type: 'string', key: 'multiKl', archOption: 'multiKl', help: 'VSAE-Multi KL: per-row closed forms, or the original\'s batch-moments', choices: ['per-row', 'batch-moments'], default: 'per-row' },
+  k: { type: 'int', key: 'k', archOption: 'k', help: `latents kept per row (${archsTaking('k')}; batchtopk: k·B per batch); required`, min: 1, value: 'N', sweepable: true },
+  'aux-coeff': { type: 'number', key: 'auxCoeff', archOption: 'auxCoeff', help: 'AuxK coefficient α (TopK models)', default: 1 / 32, min: 0, value: 'X', sweepable: true },
+  'dead-tokens': { type: 'int', key: 'deadTokens', archOption: 'deadTokens', help: 'TopK models: rows without firing before a latent counts as dead for AuxK', default: 10_000_000, min: 1, sweepable: true },
+  'grad-clip': { type: 'number', key: 'gradClip', archOption: 'gradClip', help: 'TopK models: clip the global gradient norm to this (0 = off)', default: 1, min: 0, value: 'X', sweepable: true },
+  steps: { type: 'int', key: 'steps', help: 'training steps', default: 10_000, min: 1, sweepable: true },
+  'batch-size': { type: 'int', key: 'batchSize', help: 'rows per step', default: 4096, min: 1, sweepable: true },
+  lr: { type: 'number', key: 'lr', help: 'Adam learning rate (default 1e-3; topk and batchtopk 2e-4/√(d_sae/2¹⁴); vsae-topk 8e-4)', default: 1e-3, value: 'X', sweepable: true },
+  'lr-decay': { type: 'string', key: 'lrDecay', help: 'learning-rate schedule (TopK models default to linear-tail: linear decay over the last 20 % of steps)', choices: LR_DECAYS, default: 'constant' },
+  'lr-warmup-steps': { type: 'int', key: 'lrWarmupSteps', help: 'linear learning-rate warm-up (TopK models: max(50, 5 %) of steps up to 2000 steps, else max(200, 2 %))', default: 0, min: 0, sweepable: true },
+  'coeff-warmup-steps': { type: 'int', key: 'coeffWarmupSteps', archOption: 'coeffWarmupSteps', help: 'linear warm-up of the L1/KL coefficient (vsae-topk: 10 % of steps)', default: 0, min: 0, sweepable: true },
+  'normalize-activations': { type: 'string', key: 'normalizeActivations', help: 'scale inputs (factor folded into the saved weights): expected-average (mean norm √d_in, SAELens), unit-mean-square (mean ‖x‖² = 1; TopK models\' default)', choices: ['none', 'expected-average', 'unit-mean-square'], default: 'none' },
+  'resample-every': { type: 'int', key: 'resampleEvery', archOption: 'resampleEvery', help: 'resample dead latents every N steps (0 = never)', default: 3000, min: 0, sweepable: true },
+  'dead-window': { type: 'int', key: 'deadWindow', archOption: 'deadWindow', help: 'a latent is dead after N steps without firing', default: 400, min: 1, sweepable: true },
+  seed: { type: 'int', key: 'seed', help: 'random seed (the same seed and backend give the same weights)', default: 42, sweepable: true },
+  'log-every': { type: 'int', key: 'logEvery', help: 'log metrics every N steps (default 100, fewer for short runs)', min: 1, value: 'N', watchOnly: true },
+  'checkpoint-every': { type: 'int', key: 'checkpointEvery', help: 'write checkpoints/latest every N steps (0 = at the end and on interrupt only)', default: 1000, min: 0, watchOnly: true },
+  resume: { type: 'boolean', key: 'resume', help: 'continue the run in -o DIR from its checkpoint (flags given again must equal the saved ones)', watchOnly: true },
+  tensorboard: { type: 'boolean', key: 'tensorboard', help: 'also write TensorBoard event files into the run directory', aliases: ['use_tensorboard'], watchOnly: true },
+  'skip-bad-rows': { type: 'boolean', key: 'skipBadRows', help: 'drop rows holding NaN/Inf (counted in the metrics) instead of stopping' },
+  'buffer-rows': { type: 'int', key: 'bufferRows', help: 'rows in the shuffling buffer (default 16 batches, at most 64 MiB)', min: 1, value: 'N' },
+  'max-memory': { type: 'string', key: 'maxMemory', help: 'memory budget for the data held, e.g. 512M or 2G (a bare number is MiB; the buffer takes at most a quarter)', value: 'SIZE', watchOnly: true },
+} as const satisfies Record<string, OptionDef>;
+
+export type TrainFlag = keyof typeof TRAIN_OPTIONS;
+
+/** The flag that sets an option key, e.g. k → --k (for messages). */
+export function flagOf(key: keyof TrainOptions): string {
+  const e = Object.entries(TRAIN_OPTIONS).find(([, d]) => (d as OptionDef).key === key);
+  return e ? `--${e[0]}` : key;
+}
+
+/** Common defaults (an architecture's own defaults come on top: archDefaults). */
 export const TRAIN_DEFAULTS = {
   arch: 'sae',
   dictMult: 8,
   reduction: 'mean',
   varFlag: 0,
   varActivation: 'linear',
+  decode: 'z',
   multiKl: 'per-row',
+  auxCoeff: 1 / 32,
+  deadTokens: 10_000_000,
+  gradClip: 1,
   steps: 10_000,
   batchSize: 4096,
   // 1e-3, not 1e-4: at 1e-4 Adam moves a weight at most 0.3 in 3000 steps, too little for the
@@ -100,34 +171,87 @@ export const TRAIN_DEFAULTS = {
   skipBadRows: false,
 } as const satisfies Partial<TrainOptions>;
 
+/** Coefficient defaults by architecture (per-row-mean units), from the registry. */
+export const DEFAULT_COEFF: Readonly<Record<string, number>> = Object.fromEntries(ARCHITECTURES.filter((a) => a.coeff).map((a) => [a.name, a.coeff!.default]));
+
 export type TrainOptionsInput = Partial<TrainOptions> & Pick<TrainOptions, 'input' | 'out'>;
 
-/** Fills in defaults for the options not given (undefined counts as not given). */
+/** Fills in the common defaults for the options not given (undefined counts as not given). */
 export function withTrainDefaults(opts: TrainOptionsInput): TrainOptions {
   const out = { ...TRAIN_DEFAULTS } as TrainOptions;
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   return out;
 }
 
+/**
+ * The architecture's own defaults for the options the caller did not give: the TopK models'
+ * learning rate (which depends on d_sae), schedule and input normalisation, vSAE-TopK's KL warm-up.
+ */
+export function withArchDefaults(o: TrainOptions, given: Partial<TrainOptions>, dSae: number): TrainOptions {
+  const arch = findArch(o.arch);
+  if (!arch) return o;
+  const d: Partial<TrainOptions> = { ...arch.defaults({ steps: o.steps, batchSize: o.batchSize, dSae }) };
+  if (arch.family === 'topk') {
+    d.lrDecay = 'linear-tail';
+    d.lrWarmupSteps = topkWarmupSteps(o.steps);
+  }
+  const out = { ...o };
+  for (const [k, v] of Object.entries(d)) if ((given as Record<string, unknown>)[k] === undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+/** The TopK trainers' warm-up: max(50, 5 %) of the steps for runs of at most 2000 steps, else max(200, 2 %). */
+export function topkWarmupSteps(steps: number): number {
+  return steps <= 2000 ? Math.max(50, Math.floor(0.05 * steps)) : Math.max(200, Math.floor(0.02 * steps));
+}
+
 const isInt = (v: unknown, min: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** Checks every option where it enters. Dataset-dependent checks (pairs vs d_sae, ρ range) come later. */
+/**
+ * Refuses an architecture-specific option given to an architecture that does not take it (one
+ * line naming the flag). The original project's commands pass both coefficients, so an unused
+ * --l1-coeff / --kl-coeff on a classic architecture is returned as a note instead.
+ */
+export function checkArchOptions(given: Partial<TrainOptions>): string[] {
+  const arch = findArch(String(given.arch ?? TRAIN_DEFAULTS.arch));
+  if (!arch) throw new UsageError(`--arch must be one of ${ARCH_NAMES.join(', ')} (got ${String(given.arch)})`);
+  const notes: string[] = [];
+  for (const def of Object.values(TRAIN_OPTIONS) as OptionDef[]) {
+    const key = def.archOption;
+    if (!key || def.key === undefined || given[def.key] === undefined || arch.options.includes(key)) continue;
+    const flag = flagOf(def.key);
+    if ((key === 'l1Coeff' || key === 'klCoeff') && arch.family === 'classic') {
+      notes.push(`${flag} is ignored by ${arch.name} (it takes ${arch.coeff ? flagOf(arch.coeff.option) : 'no coefficient'})`);
+      continue;
+    }
+    throw new UsageError(`${flag} does not apply to --arch ${arch.name} (it is taken by ${archsTaking(key)})`);
+  }
+  if (arch.options.includes('k') && given.k === undefined && !given.resume) {
+    throw new UsageError(`--arch ${arch.name} needs --k N: the latents kept per row (the paper uses 6.25 % of d_sae)`);
+  }
+  return notes;
+}
+
+/** Checks every option where it enters. Dataset-dependent checks (k vs d_sae, pairs, ρ) come later. */
 export function validateTrainOptions(o: TrainOptions): void {
   const need = (ok: boolean, msg: string): void => {
     if (!ok) throw new UsageError(msg);
   };
   need(typeof o.input === 'string' && o.input.length > 0, 'give the activation dataset with --input PATH (or - for stdin)');
   need(typeof o.out === 'string' && o.out.length > 0 && o.out !== '-', 'give the run directory with -o/--out DIR');
-  need(ARCHS.includes(o.arch), `--arch must be one of ${ARCHS.join(', ')} (got ${String(o.arch)})`);
+  need(findArch(o.arch) !== undefined, `--arch must be one of ${ARCH_NAMES.join(', ')} (got ${String(o.arch)})`);
   need(isInt(o.dictMult, 1), `--dict-mult must be a whole number ≥ 1 (got ${o.dictMult})`);
   need(o.dSae === undefined || isInt(o.dSae, 1), `--d-sae must be a whole number ≥ 1 (got ${o.dSae})`);
-  for (const [flag, v] of [['--l1-coeff', o.l1Coeff], ['--kl-coeff', o.klCoeff]] as const) {
+  for (const [flag, v] of [['--l1-coeff', o.l1Coeff], ['--kl-coeff', o.klCoeff], ['--aux-coeff', o.auxCoeff], ['--grad-clip', o.gradClip]] as const) {
     need(v === undefined || (isNum(v) && v >= 0), `${flag} must be a number ≥ 0 (got ${v})`);
   }
+  need(o.k === undefined || isInt(o.k, 1), `--k must be a whole number ≥ 1 (got ${o.k})`);
+  need(isInt(o.deadTokens, 1), `--dead-tokens must be a whole number ≥ 1 (got ${o.deadTokens})`);
   need(o.reduction === 'mean' || o.reduction === 'sum', `--reduction must be mean or sum (got ${String(o.reduction)})`);
   need(o.varFlag === 0 || o.varFlag === 1, `--var-flag must be 0 or 1 (got ${String(o.varFlag)})`);
   need(o.varActivation === 'linear' || o.varActivation === 'relu', `--var-activation must be linear or relu (got ${String(o.varActivation)})`);
+  need(o.decode === 'z' || o.decode === 'mu', `--decode must be z or mu (got ${String(o.decode)})`);
   need(o.multiKl === 'per-row' || o.multiKl === 'batch-moments', `--multi-kl must be per-row or batch-moments (got ${String(o.multiKl)})`);
   for (const [flag, v] of [['--n-correlated-pairs', o.nCorrelatedPairs], ['--n-anticorrelated-pairs', o.nAnticorrelatedPairs]] as const) {
     need(v === undefined || isInt(v, 0), `${flag} must be a whole number ≥ 0 (got ${v})`);
@@ -143,7 +267,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   need(LR_DECAYS.includes(o.lrDecay), `--lr-decay must be one of ${LR_DECAYS.join(', ')} (got ${String(o.lrDecay)})`);
   need(isInt(o.lrWarmupSteps, 0), `--lr-warmup-steps must be a whole number ≥ 0 (got ${o.lrWarmupSteps})`);
   need(isInt(o.coeffWarmupSteps, 0), `--coeff-warmup-steps must be a whole number ≥ 0 (got ${o.coeffWarmupSteps})`);
-  need(o.normalizeActivations === 'none' || o.normalizeActivations === 'expected-average', `--normalize-activations must be none or expected-average (got ${String(o.normalizeActivations)})`);
+  need(['none', 'expected-average', 'unit-mean-square'].includes(o.normalizeActivations), `--normalize-activations must be none, expected-average or unit-mean-square (got ${String(o.normalizeActivations)})`);
   need(isInt(o.resampleEvery, 0), `--resample-every must be a whole number ≥ 0 (0 = never) (got ${o.resampleEvery})`);
   need(isInt(o.deadWindow, 1), `--dead-window must be a whole number ≥ 1 (got ${o.deadWindow})`);
   need(Number.isSafeInteger(o.seed), `--seed must be a whole number (got ${o.seed})`);
@@ -153,11 +277,18 @@ export function validateTrainOptions(o: TrainOptions): void {
   need(o.maxMemory === undefined || (isNum(o.maxMemory) && o.maxMemory > 0), `--max-memory must be a positive size (got ${o.maxMemory})`);
 }
 
-/** The L1 (SAE) or KL (VSAE) coefficient in force: the flag, else the default (converted for --reduction sum). */
+/** Checks that need d_sae: k ≤ d_sae. */
+export function validateWithDims(o: TrainOptions, dSae: number): void {
+  if (o.k !== undefined && o.k > dSae) throw new UsageError(`--k ${o.k} is larger than d_sae ${dSae}; give --k at most ${dSae} (or a larger --d-sae / --dict-mult)`);
+}
+
+/** The sparsity coefficient in force: the flag, else the architecture's default (converted for --reduction sum); 0 without one. */
 export function effectiveCoeff(o: Pick<TrainOptions, 'arch' | 'l1Coeff' | 'klCoeff' | 'reduction' | 'batchSize'>): number {
-  const given = o.arch === 'sae' ? o.l1Coeff : o.klCoeff;
+  const arch: ArchDescriptor | undefined = findArch(o.arch);
+  if (!arch?.coeff) return 0;
+  const given = o[arch.coeff.option];
   if (given !== undefined) return given;
-  const d = DEFAULT_COEFF[o.arch];
+  const d = arch.coeff.default;
   // With summed terms (not Mix's KL, which the original averaged) the same strength is coeff / batch.
-  return o.reduction === 'sum' && o.arch !== 'vsae-mix' ? d / o.batchSize : d;
+  return arch.family === 'classic' && o.reduction === 'sum' && o.arch !== 'vsae-mix' ? d / o.batchSize : d;
 }

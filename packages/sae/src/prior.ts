@@ -1,9 +1,10 @@
 /**
- * The VSAE priors of spec/math.md: per-latent means for VSAE-Mix, and for VSAE-Multi the
+ * The VSAE priors (docs/math.md, "VSAE-Mix", "VSAE-Multi"): per-latent means for VSAE-Mix, and for VSAE-Multi the
  * precision P = Σp⁻¹ and log det Σp, either in closed form for a uniform correlation ρ (no
  * d_sae × d_sae matrix) or from a matrix file inverted once in float64.
  */
 import { InputError, UsageError, readSafetensors } from '@vsae/data';
+import { archOf } from './archs/index.js';
 import type { ModelSpec } from './types.js';
 
 /** Largest d_sae for which a prior matrix from a file is accepted (it is inverted densely). */
@@ -160,14 +161,14 @@ export function matrixPrior(a: Float64Array, d: number, name = 'prior matrix'): 
 
 /** The prior a model spec asks for (reads the matrix file when one is given). */
 export function buildPrior(spec: ModelSpec): Prior {
-  switch (spec.arch) {
-    case 'sae':
+  switch (archOf(spec.arch).prior) {
+    case 'none':
       return { kind: 'none' };
-    case 'vsae-iso':
+    case 'isotropic':
       return { kind: 'diag', means: undefined };
-    case 'vsae-mix':
+    case 'mixture':
       return { kind: 'diag', means: mixPriorMeans(spec) };
-    case 'vsae-multi':
+    case 'multivariate':
       if (spec.corrMatrix !== undefined) {
         if (spec.corrRate !== undefined) throw new UsageError('give either --corr-rate or --corr-matrix for VSAE-Multi, not both');
         return matrixPriorFromFile(spec.corrMatrix, spec.dSae);

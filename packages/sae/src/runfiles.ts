@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import { RUN_FILES, writeJsonAtomicSync, writeSafetensorsSync, type DatasetMeta, type TensorToWrite } from '@vsae/data';
 import type { TrainOptions } from './options.js';
-import { PARAM_NAMES, type ModelSpec, type SaeParams } from './types.js';
+import { archOf } from './archs/index.js';
+import { PARAM_NAMES, allParamShapes, hasVarHead, type ModelSpec, type SaeParams } from './types.js';
 
 export const VSAE_VERSION = '0.1.0';
 
@@ -41,15 +42,18 @@ export function foldScale(p: SaeParams<Float32Array>, s: number): SaeParams<Floa
   };
 }
 
-/** Writes sae_weights.safetensors (F32, SAELens names and shapes) atomically. */
-export function writeWeights(runDir: string, spec: Pick<ModelSpec, 'dIn' | 'dSae'>, p: SaeParams<Float32Array>, metadata: Record<string, string> = {}): void {
-  const { dIn, dSae } = spec;
-  const shapes: Record<string, number[]> = { W_enc: [dIn, dSae], b_enc: [dSae], W_dec: [dSae, dIn], b_dec: [dIn], W_enc_var: [dIn, dSae], b_enc_var: [dSae] };
+/**
+ * Writes sae_weights.safetensors (F32, SAELens names and shapes) atomically; `threshold` (a
+ * BatchTopK run's θ) is written as SAELens jumprelu's per-latent `threshold` tensor.
+ */
+export function writeWeights(runDir: string, spec: Pick<ModelSpec, 'dIn' | 'dSae'>, p: SaeParams<Float32Array>, metadata: Record<string, string> = {}, threshold?: number): void {
+  const shapes = allParamShapes(spec.dIn, spec.dSae);
   const tensors: Record<string, TensorToWrite> = {};
   for (const name of PARAM_NAMES) {
     const data = p[name];
-    if (data) tensors[name] = { data, shape: shapes[name]! };
+    if (data) tensors[name] = { data, shape: shapes[name] };
   }
+  if (threshold !== undefined) tensors.threshold = { data: new Float32Array(spec.dSae).fill(threshold), shape: [spec.dSae] };
   writeSafetensorsSync(path.join(runDir, RUN_FILES.weights), tensors, metadata);
 }
 
@@ -71,12 +75,12 @@ export function optionsFromRecord(rec: Record<string, unknown>): Partial<TrainOp
   return o as Partial<TrainOptions>;
 }
 
-/** cfg.json: SAELens fields (flat, as pre-6 SAELens configs, and under `metadata`) plus `vsae`. */
+/** cfg.json: SAELens fields (flat, as pre-6 SAELens configs, and under `metadata`; the architecture's from its descriptor) plus `vsae`. */
 export function buildConfig(
   o: TrainOptions,
   spec: ModelSpec,
   meta: DatasetMeta,
-  extra: { coeff: number; scale: number; backend: string; bufferRows: number },
+  extra: { coeff: number; scale: number; backend: string; bufferRows: number; threshold?: number | undefined },
 ): Record<string, unknown> {
   const hook = meta.hook ?? (meta.source === 'toy' ? 'toy.hidden' : 'unknown');
   const layer = /blocks\.(\d+)\./.exec(hook)?.[1];
@@ -90,16 +94,14 @@ export function buildConfig(
     dataset_path: o.input,
   };
   return {
-    architecture: 'standard',
     d_in: spec.dIn,
     d_sae: spec.dSae,
     dtype: 'float32',
     device: 'cpu',
-    apply_b_dec_to_input: true,
     // The scale factor is folded into the saved weights, which therefore take raw activations.
     normalize_activations: 'none',
     reshape_activations: 'none',
-    activation_fn_str: 'relu',
+    ...archOf(spec.arch).saelens({ k: spec.k, threshold: extra.threshold }),
     finetuning_scaling_factor: false,
     sae_lens_training_version: null,
     ...lm,
@@ -112,7 +114,8 @@ export function buildConfig(
       ...optionsRecord(o),
       d_sae: spec.dSae,
       coeff: extra.coeff,
-      var_head: spec.arch !== 'sae' && spec.varFlag === 1,
+      var_head: hasVarHead(spec),
+      threshold: extra.threshold ?? null,
       n_correlated_pairs: spec.nCorrelatedPairs,
       n_anticorrelated_pairs: spec.nAnticorrelatedPairs,
       corr_rate: spec.corrRate ?? null,

@@ -59,7 +59,7 @@ function precisionTimes(pt: PriorTensors, mu: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * Loss terms and the gradient of `loss = recon + coeff · sparsity` with respect to every
- * parameter, written out by hand (spec/math.md). Call inside tf.tidy.
+ * parameter, written out by hand (docs/math.md). Call inside tf.tidy.
  */
 export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf.Tensor2D, eps: tf.Tensor2D | undefined, coeff: number): GradResult {
   const B = x.shape[0];
@@ -85,7 +85,9 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
   const sigma = fwd.sigma;
   const sigma2 = lv && sigma ? tf.square(sigma) : undefined;
   // d z / d log σ² = ½ σ ε
-  const dzdlv = sigma && eps ? tf.mul(tf.mul(sigma, eps), 0.5) : undefined;
+  const dzdlv = sigma && eps && spec.decode !== 'mu' ? tf.mul(tf.mul(sigma, eps), 0.5) : undefined;
+  // The reconstruction's gradient with respect to log σ² (none when the decoder reads μ).
+  const reconLv = (): tf.Tensor => (dzdlv ? tf.mul(dz, dzdlv) : tf.scalar(0));
   if (prior.kind === 'none') {
     sparsity = tf.mul(tf.sum(mu), scale) as tf.Scalar; // f ≥ 0, so |f| = f; d|f|/df = 1 where f > 0
     dMu = tf.add(dz, k) as tf.Tensor2D;
@@ -95,23 +97,27 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
     if (lv && sigma2) kl = tf.add(kl, tf.sum(tf.sub(tf.sub(sigma2, lv), 1)));
     sparsity = tf.mul(kl, 0.5 * scale) as tf.Scalar;
     dMu = tf.add(dz, tf.mul(d, k)) as tf.Tensor2D;
-    if (lv && sigma2 && dzdlv) dLv = tf.add(tf.mul(dz, dzdlv), tf.mul(tf.sub(sigma2, 1), 0.5 * k)) as tf.Tensor2D;
+    if (lv && sigma2) dLv = tf.add(reconLv(), tf.mul(tf.sub(sigma2, 1), 0.5 * k)) as tf.Tensor2D;
   } else {
     const dS = prior.d;
     const pDiagSum = prior.kind === 'uniform' ? dS * prior.pDiag : prior.pDiag.reduce((a, b) => a + b, 0);
     const timesPDiag = (t: tf.Tensor): tf.Tensor => (prior.kind === 'uniform' ? tf.mul(t, prior.pDiag) : tf.mul(t, pt.pDiag!));
     if (spec.multiKl === 'batch-moments') {
+      // The original's KL of batch-averaged moments: log det Σq is the mean over rows of Σ log σ²,
+      // and the KL is clamped at ≥ 0 (its gradient vanishes where the clamp acts).
       const muBar = tf.mean(mu, 0, true) as tf.Tensor2D; // [1, d]
       const pMuBar = precisionTimes(pt, muBar);
-      const vBar = sigma2 ? tf.maximum(tf.mean(sigma2, 0, true), 1e-30) : undefined;
+      const vBar = sigma2 ? tf.mean(sigma2, 0, true) : undefined;
       const trace = vBar ? tf.sum(timesPDiag(vBar)) : tf.scalar(pDiagSum);
-      const logV = vBar ? tf.sum(tf.log(vBar)) : tf.scalar(0);
-      sparsity = tf.mul(tf.sub(tf.add(tf.add(trace, tf.sum(tf.mul(pMuBar, muBar))), prior.logDet - dS), logV), 0.5) as tf.Scalar;
-      // d/dμ_b = P μ̄ / B ; d/dlogσ²_b = ½ (P_ii − 1/v̄_i) σ²_b / B
-      dMu = tf.add(dz, tf.mul(pMuBar, coeff / B)) as tf.Tensor2D;
-      if (lv && sigma2 && vBar && dzdlv) {
-        const w = tf.sub(timesPDiag(tf.onesLike(vBar)), tf.reciprocal(vBar));
-        dLv = tf.add(tf.mul(dz, dzdlv), tf.mul(tf.mul(w, sigma2), (0.5 * coeff) / B)) as tf.Tensor2D;
+      const logDetQ = lv ? tf.div(tf.sum(lv), B) : tf.scalar(0);
+      const raw = tf.mul(tf.sub(tf.add(tf.add(trace, tf.sum(tf.mul(pMuBar, muBar))), prior.logDet - dS), logDetQ), 0.5);
+      sparsity = tf.relu(raw) as tf.Scalar;
+      const active = tf.step(raw, 0); // 1 where the clamp passes the gradient
+      // d/dμ_b = P μ̄ / B ; d/dlogσ²_b = ½ (P_ii σ²_b − 1) / B
+      dMu = tf.add(dz, tf.mul(tf.mul(pMuBar, active), coeff / B)) as tf.Tensor2D;
+      if (lv && sigma2) {
+        const klLv = tf.mul(tf.sub(timesPDiag(sigma2), 1), tf.mul(active, (0.5 * coeff) / B));
+        dLv = tf.add(reconLv(), klLv) as tf.Tensor2D;
       }
     } else {
       const pMu = precisionTimes(pt, mu);
@@ -120,7 +126,7 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
       const lvSum = lv ? tf.sum(lv) : tf.scalar(0);
       sparsity = tf.mul(tf.sub(tf.add(tf.add(trace, quad), B * (prior.logDet - dS)), lvSum), 0.5 * scale) as tf.Scalar;
       dMu = tf.add(dz, tf.mul(pMu, k)) as tf.Tensor2D;
-      if (lv && sigma2 && dzdlv) dLv = tf.add(tf.mul(dz, dzdlv), tf.mul(tf.sub(timesPDiag(sigma2), 1), 0.5 * k)) as tf.Tensor2D;
+      if (lv && sigma2) dLv = tf.add(reconLv(), tf.mul(tf.sub(timesPDiag(sigma2), 1), 0.5 * k)) as tf.Tensor2D;
     }
   }
   const loss = tf.add(recon, tf.mul(sparsity, coeff)) as tf.Scalar;
@@ -149,13 +155,13 @@ export function lossAndGrads(spec: ModelSpec, pt: PriorTensors, p: Params, x: tf
 }
 
 /** Row norms as a column [rows, 1] (tf.norm goes through pow(|x|, 2), ~30× slower on wasm). */
-function rowNorms(w: tf.Tensor2D): tf.Tensor2D {
+export function rowNorms(w: tf.Tensor2D): tf.Tensor2D {
   return tf.sqrt(tf.sum(tf.square(w), 1, true)) as tf.Tensor2D;
 }
 
 /** g − (g·ŵ) ŵ for each decoder row, ŵ the unit row: keeps the update tangent to the unit sphere. */
-export function projectDecoderGrad(W_dec: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
-  const unit = tf.div(W_dec, rowNorms(W_dec));
+export function projectDecoderGrad(W_dec: tf.Tensor2D, g: tf.Tensor2D, eps = 0): tf.Tensor2D {
+  const unit = tf.div(W_dec, eps > 0 ? tf.add(rowNorms(W_dec), eps) : rowNorms(W_dec));
   return tf.sub(g, tf.mul(tf.sum(tf.mul(g, unit), 1, true), unit)) as tf.Tensor2D;
 }
 
@@ -186,10 +192,17 @@ export function zeroMoments(p: Params): AdamMoments {
 
 /**
  * One Adam step for every parameter, as torch.optim.Adam: m ← β1 m + (1−β1) g,
- * v ← β2 v + (1−β2) g², p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε). Then W_dec rows to unit norm.
+ * v ← β2 v + (1−β2) g², p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε). By default the W_dec gradient is
+ * first projected off its rows and the rows are set back to unit norm after the step.
  * Returns the new parameters and moments (call inside tf.tidy).
  */
-export function adamUpdate(p: Params, grads: Params, mom: AdamMoments, lr: number): { params: Params; m: Params; v: Params } {
+export function adamUpdate(
+  p: Params,
+  grads: Params,
+  mom: AdamMoments,
+  lr: number,
+  decoder: { project: boolean; unitRows: boolean } = { project: true, unitRows: true },
+): { params: Params; m: Params; v: Params } {
   const { beta1, beta2, epsilon } = ADAM_DEFAULTS;
   const t = mom.t + 1;
   const stepSize = lr / (1 - beta1 ** t);
@@ -201,12 +214,12 @@ export function adamUpdate(p: Params, grads: Params, mom: AdamMoments, lr: numbe
     const value = p[name];
     if (!value) continue;
     let g = grads[name]!;
-    if (name === 'W_dec') g = projectDecoderGrad(value as tf.Tensor2D, g as tf.Tensor2D);
+    if (name === 'W_dec' && decoder.project) g = projectDecoderGrad(value as tf.Tensor2D, g as tf.Tensor2D);
     const m1 = tf.add(tf.mul(mom.m[name]!, beta1), tf.mul(g, 1 - beta1));
     const v1 = tf.add(tf.mul(mom.v[name]!, beta2), tf.mul(tf.square(g), 1 - beta2));
     const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), epsilon);
     let np = tf.sub(value, tf.mul(tf.div(m1, denom), stepSize));
-    if (name === 'W_dec') np = unitRows(np as tf.Tensor2D);
+    if (name === 'W_dec' && decoder.unitRows) np = unitRows(np as tf.Tensor2D);
     params[name] = np;
     m[name] = m1;
     v[name] = v1;

@@ -26,7 +26,7 @@ describe('SaeEngine', () => {
       for (let step = 0; step < 6; step++) {
         const x = randomNormalTensor(rng, [32, 6], 0, 2) as tf.Tensor2D;
         const eps = arch === 'sae' ? undefined : (randomNormalTensor(rng, [32, 24]) as tf.Tensor2D);
-        const m = e.step(x, eps, 0.05, 0.1, step, { metrics: step % 2 === 0, deadWindow: 400 });
+        const m = await e.step(x, { eps, lr: 0.05, coeff: 0.1, stepIndex: step, metrics: step % 2 === 0, deadWindow: 400 });
         m?.dispose();
         x.dispose();
         eps?.dispose();
@@ -52,7 +52,7 @@ describe('SaeEngine', () => {
     for (let step = 0; step < 3; step++) {
       const x = randomNormalTensor(rng, [20, 6]) as tf.Tensor2D;
       xs.push(x);
-      e.step(x, undefined, 0, 0, step, { metrics: false, deadWindow: 3 }); // lr 0: weights unchanged
+      await e.step(x, { lr: 0, coeff: 0, stepIndex: step, metrics: false, deadWindow: 3 }); // lr 0: weights unchanged
     }
     expect(await e.deadLatents(4)).toEqual([]); // only 3 steps without firing
     const dead = await e.deadLatents(3);

@@ -1,0 +1,275 @@
+/**
+ * The tensor math of the TopK family (docs/math.md, "TopK SAE", "BatchTopK", "vSAE-TopK"):
+ * initialisation, the forward pass with its top-k selection, AuxK, the KL of vSAE-TopK, the
+ * hand-derived gradients (no autodiff tape, every product through fastMatMul as in step.ts),
+ * global gradient-norm clipping and the geometric median that starts TopK's b_dec.
+ */
+import { tf, fastMatMul, kaimingUniform, type Rng } from '@vsae/compute';
+import { archOf } from './archs/index.js';
+import { LOGVAR_MAX, LOGVAR_MIN, normalizeRows, type Params } from './model.js';
+import { colSum, projectDecoderGrad } from './step.js';
+import { hasVarHead, type ModelSpec, type ParamName, type SaeParams } from './types.js';
+
+/** vSAE-TopK: μ is clamped to ±10 inside the KL (as the authors' trainer). */
+const KL_MU_CLAMP = 10;
+/** The vSAE-TopK variance head starts at log σ² = −2. */
+const VAR_BIAS_INIT = -2;
+
+const variational = (spec: Pick<ModelSpec, 'arch'>): boolean => archOf(spec.arch).variational;
+const selection = (spec: Pick<ModelSpec, 'arch'>): 'row' | 'batch' => archOf(spec.arch).selection ?? 'row';
+
+/**
+ * Initial parameters. TopK/BatchTopK: decoder rows uniform then unit-norm, the encoder tied to
+ * them (W_enc = W_decᵀ), biases 0 (b_dec is set from the first batch). vSAE-TopK ("april"
+ * mode): w ~ N(0, 1) with each column scaled to norm 0.1, W_enc = w, W_dec = wᵀ; the variance
+ * head Kaiming-uniform (a = 0.01, fan-in d_in) with bias −2.
+ */
+export function topkInitParams(spec: ModelSpec, rng: Rng): SaeParams<Float32Array> {
+  const { dIn, dSae } = spec;
+  const W_enc = new Float32Array(dIn * dSae);
+  const W_dec = new Float32Array(dSae * dIn);
+  if (variational(spec)) {
+    rng.fillNormal(W_dec); // [d_sae, d_in]: row j is column j of w
+    normalizeRows(W_dec, dSae, dIn);
+    for (let i = 0; i < W_dec.length; i++) W_dec[i]! *= 0.1;
+  } else {
+    W_dec.set(kaimingUniform(rng, [dSae, dIn]));
+    normalizeRows(W_dec, dSae, dIn);
+  }
+  for (let j = 0; j < dSae; j++) for (let r = 0; r < dIn; r++) W_enc[r * dSae + j] = W_dec[j * dIn + r]!;
+  const p: SaeParams<Float32Array> = { W_enc, b_enc: new Float32Array(dSae), W_dec, b_dec: new Float32Array(dIn) };
+  if (hasVarHead(spec)) {
+    const bound = Math.sqrt(6 / ((1 + 0.01 ** 2) * dIn));
+    const w = new Float32Array(dIn * dSae);
+    for (let i = 0; i < w.length; i++) w[i] = (2 * rng.uniform() - 1) * bound;
+    p.W_enc_var = w;
+    p.b_enc_var = new Float32Array(dSae).fill(VAR_BIAS_INIT);
+  }
+  return p;
+}
+
+/**
+ * 1 on the k largest entries of each row of `score` ([B, d]; ties in any order), or on the
+ * k·B largest of the whole batch; 0 elsewhere. A scatter of tf.topk's indices (a comparison
+ * with the k-th value would keep every tie and is several times slower on wasm).
+ */
+export function topkMask(score: tf.Tensor2D, k: number, over: 'row' | 'batch'): tf.Tensor2D {
+  const [B, d] = score.shape;
+  if (over === 'batch') {
+    const n = Math.min(k * B, B * d);
+    const { indices } = tf.topk(tf.reshape(score, [B * d]), n);
+    return tf.reshape(tf.scatterND(tf.reshape(indices, [n, 1]), tf.ones([n]), [B * d]), [B, d]) as tf.Tensor2D;
+  }
+  const { indices } = tf.topk(score, k);
+  const rows = tf.mul(tf.reshape(tf.range(0, B, 1, 'int32'), [B, 1]), tf.onesLike(indices));
+  const idx = tf.stack([tf.reshape(rows, [B * k]), tf.reshape(indices, [B * k])], 1);
+  return tf.scatterND(idx, tf.ones([B * k]), [B, d]) as tf.Tensor2D;
+}
+
+export interface TopkForward {
+  /** What the encoder reads: x − b_dec (TopK) or x (vSAE-TopK, no centring). */
+  xIn: tf.Tensor2D;
+  pre: tf.Tensor2D;
+  /** ReLU(pre): TopK's post-activations, vSAE-TopK's μ. */
+  act: tf.Tensor2D;
+  /** vSAE-TopK with the variance head: its pre-activation, log σ² clamped, and σ in training. */
+  lvPre?: tf.Tensor2D | undefined;
+  lv?: tf.Tensor2D | undefined;
+  sigma?: tf.Tensor2D | undefined;
+  /** The latent the selection acts on: act, or μ + σ ε in training. */
+  z: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  /** z on the kept entries, 0 elsewhere: what is decoded (and, at inference, what analysis measures). */
+  code: tf.Tensor2D;
+  xHat: tf.Tensor2D;
+}
+
+/**
+ * The forward pass. `eps` (vSAE-TopK with the variance head, training) is the noise of
+ * z = μ + exp(½ log σ²) ε; without it z = μ. `threshold` ≥ 0 replaces BatchTopK's batch-wide
+ * selection by the learned inference threshold θ.
+ */
+export function topkForward(spec: ModelSpec, p: Params, x: tf.Tensor2D, eps?: tf.Tensor2D, threshold?: number): TopkForward {
+  const v = variational(spec);
+  const xIn = v ? x : (tf.sub(x, p.b_dec) as tf.Tensor2D);
+  const pre = tf.add(fastMatMul(xIn, p.W_enc as tf.Tensor2D), p.b_enc) as tf.Tensor2D;
+  const act = tf.relu(pre);
+  let z = act;
+  let lvPre: tf.Tensor2D | undefined;
+  let lv: tf.Tensor2D | undefined;
+  let sigma: tf.Tensor2D | undefined;
+  if (v && hasVarHead(spec)) {
+    lvPre = tf.add(fastMatMul(x, p.W_enc_var as tf.Tensor2D), p.b_enc_var!) as tf.Tensor2D;
+    lv = tf.clipByValue(lvPre, LOGVAR_MIN, LOGVAR_MAX);
+    if (eps) {
+      sigma = tf.exp(tf.mul(lv, 0.5)) as tf.Tensor2D;
+      z = tf.add(act, tf.mul(sigma, eps)) as tf.Tensor2D;
+    }
+  }
+  const mask =
+    threshold !== undefined && threshold >= 0 && selection(spec) === 'batch'
+      ? (tf.step(tf.sub(act, threshold), 0) as tf.Tensor2D)
+      : topkMask(v ? (tf.abs(z) as tf.Tensor2D) : z, spec.k!, selection(spec));
+  const code = tf.mul(z, mask) as tf.Tensor2D;
+  const xHat = tf.add(fastMatMul(code, p.W_dec as tf.Tensor2D), p.b_dec) as tf.Tensor2D;
+  return { xIn, pre, act, lvPre, lv, sigma, z, mask, code, xHat };
+}
+
+/** Latents that fired this step (1/0 per latent): TopK, any row kept it; vSAE-TopK, Σ_rows s > 0. */
+export function firedLatents(spec: ModelSpec, f: TopkForward): tf.Tensor1D {
+  const s = variational(spec) ? colSum(f.code) : colSum(f.mask);
+  return tf.step(s, 0) as tf.Tensor1D;
+}
+
+/** Rows since each latent last fired, after this batch of B rows. */
+export function updateSinceFired(since: tf.Tensor1D, fired: tf.Tensor1D, B: number): tf.Tensor1D {
+  return tf.mul(tf.add(since, B), tf.sub(1, fired)) as tf.Tensor1D;
+}
+
+export interface TopkGradResult {
+  loss: tf.Scalar;
+  recon: tf.Scalar;
+  /** vSAE-TopK's KL before its coefficient (0 for TopK). */
+  kl: tf.Scalar;
+  /** AuxK after normalisation, before α (0 when no latent is dead). */
+  auxk: tf.Scalar;
+  /** The AuxK denominator (mean over rows of ‖r − mean r‖²). */
+  auxDenom: tf.Scalar;
+  grads: Params;
+}
+
+/**
+ * Loss terms and gradients: recon + klCoeff·KL (vSAE-TopK) + α·AuxK. `dead` (1 per dead
+ * latent) and `nDead` (its count, known on the host) switch AuxK on. Call inside tf.tidy.
+ */
+export function topkLossAndGrads(spec: ModelSpec, p: Params, x: tf.Tensor2D, f: TopkForward, klCoeff: number, dead: tf.Tensor1D | undefined, nDead: number): TopkGradResult {
+  const B = x.shape[0];
+  const v = variational(spec);
+  const alpha = spec.auxCoeff ?? 1 / 32;
+  const W_dec = p.W_dec as tf.Tensor2D;
+  const err = tf.sub(f.xHat, x);
+  const recon = tf.div(tf.sum(tf.square(err)), B) as tf.Scalar;
+  const g = tf.mul(err, 2 / B) as tf.Tensor2D; // d recon / d x̂
+  let dW_dec = fastMatMul(f.code, g, true, false);
+  let db_dec = colSum(g) as tf.Tensor;
+  let dSel = tf.mul(fastMatMul(g, W_dec, false, true), f.mask); // gradient reaching z (or TopK's post)
+
+  // AuxK: the dead latents' top-k_aux (by magnitude for vSAE-TopK) reconstruct the residual.
+  let auxk = tf.scalar(0);
+  const r = tf.neg(err); // x − x̂, a constant here (stop-gradient)
+  const rc = tf.sub(r, tf.mean(r, 0, true));
+  const auxDenom = tf.div(tf.sum(tf.square(rc)), B) as tf.Scalar;
+  if (dead && nDead > 0 && alpha > 0) {
+    const kAux = Math.min(Math.floor(spec.dIn / 2), nDead);
+    const base = v ? f.z : f.act;
+    const score = tf.add(tf.mul(v ? tf.abs(base) : base, dead), tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D; // live latents never chosen
+    const auxMask = topkMask(score, kAux, 'row');
+    const a = tf.mul(base, auxMask) as tf.Tensor2D;
+    let auxRecon = fastMatMul(a, W_dec);
+    if (v) auxRecon = tf.add(auxRecon, p.b_dec) as tf.Tensor2D;
+    const auxErr = tf.sub(auxRecon, r);
+    const num = tf.div(tf.sum(tf.square(auxErr)), B);
+    // TopK: AuxK = 0 when the denominator ≤ 1e-8; vSAE-TopK adds 1e-8 to it instead.
+    const on = v ? tf.scalar(1) : tf.step(tf.sub(auxDenom, 1e-8), 0);
+    const denom = v ? tf.add(auxDenom, 1e-8) : tf.maximum(auxDenom, 1e-8);
+    auxk = tf.relu(tf.mul(tf.div(num, denom), on)) as tf.Scalar;
+    const ga = tf.mul(auxErr, tf.div(tf.mul(on, (2 * alpha) / B), denom)) as tf.Tensor2D;
+    dW_dec = tf.add(dW_dec, fastMatMul(a, ga, true, false)) as tf.Tensor2D;
+    dSel = tf.add(dSel, tf.mul(fastMatMul(ga, W_dec, false, true), auxMask));
+    if (v) db_dec = tf.add(db_dec, colSum(ga));
+  }
+
+  // vSAE-TopK's KL over all latents, before the top-k: ½ Σ [clamp(μ)² + e^{lv} − 1 − lv] (lv = 0
+  // without the variance head), per-row mean, clamped ≥ 0.
+  let kl = tf.scalar(0);
+  let dMu = dSel;
+  let dLvPre: tf.Tensor2D | undefined;
+  if (v) {
+    const muC = tf.clipByValue(f.act, -KL_MU_CLAMP, KL_MU_CLAMP);
+    let perBatch = tf.sum(tf.square(muC));
+    if (f.lv) perBatch = tf.add(perBatch, tf.sum(tf.sub(tf.sub(tf.exp(f.lv), 1), f.lv)));
+    const raw = tf.div(tf.mul(perBatch, 0.5), B);
+    kl = tf.relu(raw) as tf.Scalar;
+    const kc = tf.mul(tf.step(raw, 0), klCoeff / B);
+    const inClamp = tf.cast(tf.lessEqual(f.act, KL_MU_CLAMP), 'float32'); // μ ≥ 0: only the upper bound can bind
+    dMu = tf.add(dSel, tf.mul(tf.mul(muC, inClamp), kc));
+    if (f.lv && f.lvPre) {
+      const fromRecon = f.sigma ? tf.mul(dSel, tf.mul(tf.sub(f.z, f.act), 0.5)) : tf.zerosLike(f.lv); // dz/dlog σ² = ½ σ ε = ½ (z − μ)
+      const fromKl = tf.mul(tf.sub(tf.exp(f.lv), 1), tf.mul(kc, 0.5));
+      const pass = tf.cast(tf.logicalAnd(tf.greaterEqual(f.lvPre, LOGVAR_MIN), tf.lessEqual(f.lvPre, LOGVAR_MAX)), 'float32');
+      dLvPre = tf.mul(tf.add(fromRecon, fromKl), pass) as tf.Tensor2D;
+    }
+  }
+
+  const dPre = tf.mul(dMu, tf.step(f.pre, 0)) as tf.Tensor2D;
+  const dW_enc = fastMatMul(f.xIn, dPre, true, false);
+  const db_enc = colSum(dPre);
+  // TopK's encoder reads x − b_dec: −Σ_rows dPre · W_encᵀ = −W_enc · Σ_rows dPre.
+  if (!v) db_dec = tf.sub(db_dec, tf.squeeze(fastMatMul(p.W_enc as tf.Tensor2D, tf.reshape(db_enc, [spec.dSae, 1])), [1]));
+  const grads: Params = { W_enc: dW_enc, b_enc: db_enc, W_dec: dW_dec, b_dec: db_dec };
+  if (dLvPre) {
+    grads.W_enc_var = fastMatMul(x, dLvPre, true, false);
+    grads.b_enc_var = colSum(dLvPre);
+  }
+  const loss = tf.add(tf.add(recon, tf.mul(kl, klCoeff)), tf.mul(auxk, alpha)) as tf.Scalar;
+  return { loss, recon, kl, auxk, auxDenom, grads };
+}
+
+/** TopK (not vSAE-TopK): the W_dec gradient projected off each row (norms with +1e-6). */
+export function projectTopkDecoder(spec: ModelSpec, p: Params, grads: Params): Params {
+  if (variational(spec)) return grads;
+  return { ...grads, W_dec: projectDecoderGrad(p.W_dec as tf.Tensor2D, grads.W_dec as tf.Tensor2D, 1e-6) };
+}
+
+/** Global gradient-norm clipping over every parameter: g ← g · min(1, max / (‖g‖ + 1e-6)). Returns the norm too. */
+export function clipGlobalNorm(grads: Params, max: number): { grads: Params; norm: tf.Scalar } {
+  const names = Object.keys(grads).filter((n) => grads[n as ParamName] !== undefined) as ParamName[];
+  const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]!))))) as tf.Scalar;
+  if (!(max > 0)) return { grads, norm };
+  const coef = tf.minimum(1, tf.div(max, tf.add(norm, 1e-6)));
+  const out = {} as Params;
+  for (const n of names) out[n] = tf.mul(grads[n]!, coef);
+  return { grads: out, norm };
+}
+
+/**
+ * The TopK threshold's update from this batch: the mean over rows of the smallest positive kept
+ * value (BatchTopK: the smallest positive kept value of the batch). Infinity when nothing fired.
+ */
+export function minKeptValue(spec: ModelSpec, f: TopkForward): tf.Scalar {
+  const pos = tf.step(f.code, 0); // 1 where kept and > 0
+  const vals = tf.add(f.code, tf.mul(tf.sub(1, pos), NOTHING_KEPT)); // entries not kept: a huge value
+  const m = selection(spec) === 'batch' ? tf.min(vals) : tf.mean(tf.min(vals, 1));
+  return tf.where(tf.less(m, NOTHING_KEPT / 2), m, tf.scalar(Infinity)) as tf.Scalar;
+}
+
+/** Stands for +∞ in the minimum (∞ · 0 would give NaN). */
+const NOTHING_KEPT = 1e30;
+
+/**
+ * Geometric median of the rows (Weiszfeld, float64): start at the mean, weights
+ * 1/max(‖p − g‖, 1e-8) normalised, at most 100 iterations, stop when the step is < 1e-5.
+ */
+export function geometricMedian(rows: Float32Array, n: number, d: number): Float32Array {
+  let g = new Float64Array(d);
+  for (let r = 0; r < n; r++) for (let c = 0; c < d; c++) g[c]! += rows[r * d + c]! / n;
+  for (let it = 0; it < 100; it++) {
+    const next = new Float64Array(d);
+    let wSum = 0;
+    for (let r = 0; r < n; r++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) s += (rows[r * d + c]! - g[c]!) ** 2;
+      const w = 1 / Math.max(Math.sqrt(s), 1e-8);
+      wSum += w;
+      for (let c = 0; c < d; c++) next[c]! += w * rows[r * d + c]!;
+    }
+    let step = 0;
+    for (let c = 0; c < d; c++) {
+      next[c]! /= wSum;
+      step += (next[c]! - g[c]!) ** 2;
+    }
+    g = next;
+    if (Math.sqrt(step) < 1e-5) break;
+  }
+  return Float32Array.from(g);
+}

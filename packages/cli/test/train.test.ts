@@ -78,12 +78,44 @@ describe('vsae train', () => {
   it('usage mistakes and impossible options exit 2 with one line', () => {
     expectOneLineError(vsae(['train', '-o', 'runs/x']), 2, /needs --input PATH/);
     expectOneLineError(vsae(['train', '--input', 'd.arrow']), 2, /needs -o DIR/);
-    expectOneLineError(vsae(['train', '--arch', 'vae', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--arch must be one of sae, vsae-iso, vsae-mix, vsae-multi/);
+    expectOneLineError(vsae(['train', '--arch', 'vae', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--arch must be one of sae, vsae-iso, vsae-mix, vsae-multi, topk, batchtopk, vsae-topk/);
     expectOneLineError(vsae(['train', '--arch', 'vsae-mix', '--n-correlated-pairs', '30', '--input', 'd.arrow', '-o', 'runs/x', '--dict-mult', '2']), 2, /30 correlated and 1 anti-correlated pairs need 62 latents but d_sae is 12/);
     expectOneLineError(vsae(['train', '--arch', 'vsae-multi', '--corr-rate', '-0.5', '--input', 'd.arrow', '-o', 'runs/x', '--dict-mult', '2']), 2, /--corr-rate must lie in \(−1\/\(d_sae−1\), 1\)/);
     expectOneLineError(vsae(['train', '--input', 'missing.arrow', '-o', 'runs/x']), 1, /missing\.arrow/);
     expectOneLineError(vsae(['train', '--input', 'd.arrow', '-o', 'runs/sae']), 2, /already holds a training run; pass --resume/);
-    expectOneLineError(vsae(['train', '--resume', '--steps', '50', '--input', 'd.arrow', '-o', 'runs/sae']), 2, /--resume continues the run with the options it was started with; drop --steps/);
+    expectOneLineError(vsae(['train', '--resume', '--steps', '50', '--lr', '0.5', '--input', 'd.arrow', '-o', 'runs/sae']), 2, /--resume continues the run with its saved options, and these differ: --steps \(saved 20, given 50\), --lr \(saved 0\.001, given 0\.5\)/);
+    // The TopK models' flags: k in 1…d_sae, and only for the architectures that take them.
+    expectOneLineError(vsae(['train', '--arch', 'topk', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--arch topk needs --k N/);
+    expectOneLineError(vsae(['train', '--arch', 'topk', '--k', '0', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--k must be at least 1/);
+    expectOneLineError(vsae(['train', '--arch', 'topk', '--k', '13', '--dict-mult', '2', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--k 13 is larger than d_sae 12/);
+    expectOneLineError(vsae(['train', '--arch', 'sae', '--k', '3', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--k does not apply to --arch sae \(it is taken by topk, batchtopk, vsae-topk\)/);
+    expectOneLineError(vsae(['train', '--arch', 'vsae-iso', '--aux-coeff', '0.1', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--aux-coeff does not apply to --arch vsae-iso/);
+    expectOneLineError(vsae(['train', '--arch', 'topk', '--k', '3', '--resample-every', '100', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--resample-every does not apply to --arch topk/);
+    expectOneLineError(vsae(['train', '--arch', 'sae', '--var-flag', '1', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--var-flag does not apply to --arch sae/);
+  });
+
+  it('--resume accepts the flags of the command that started the run, when they are equal', () => {
+    const base = ['train', '--arch', 'sae', '--input', 'd.arrow', '-o', 'runs/again', '--steps', '10', '--batch-size', '64', '--dict-mult', '2', '--checkpoint-every', '5'];
+    expect(vsae([...base, '-q']).status).toBe(0);
+    const r = vsae([...base, '--steps', '10', '--resume', '-q']);
+    expect(r.status).toBe(1); // equal flags pass the check; the run is already complete
+    expect(r.stderr).toMatch(/the run is already complete \(10 of 10 steps\)/);
+  });
+
+  it('trains the TopK models and writes SAELens topk configs', () => {
+    for (const arch of ['topk', 'vsae-topk', 'batchtopk']) {
+      const r = vsae(['train', '--arch', arch, '--k', '3', '--input', 'd.arrow', '-o', `runs/${arch}`, '--steps', '20', '--batch-size', '64', '--dict-mult', '2', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const summary = JSON.parse(r.out);
+      expect(summary.l0, arch).toBeLessThanOrEqual(3 + 1e-6);
+      const cfg = readRunConfig(path.join(tmp, `runs/${arch}`)) as unknown as Record<string, unknown>;
+      expect(cfg.architecture).toBe(arch === 'batchtopk' ? 'jumprelu' : 'topk');
+      expect(cfg.k).toBe(3);
+      expect(cfg.apply_b_dec_to_input).toBe(arch !== 'vsae-topk');
+      const cols = readMetrics(path.join(tmp, `runs/${arch}`, 'metrics.arrows')).columns.map((c) => c.name);
+      expect(cols).toContain('auxk');
+      if (arch === 'vsae-topk') expect(cols).toContain('kl');
+    }
   });
 
   it('SIGINT writes a checkpoint and exits 130; --resume finishes; another width is refused', async () => {

@@ -116,6 +116,8 @@ export const TRAIN_OPTIONS = {
   'grad-clip': { type: 'number', key: 'gradClip', archOption: 'gradClip', help: 'TopK models: clip the global gradient norm to this (0 = off)', default: 1, min: 0, value: 'X', sweepable: true },
   steps: { type: 'int', key: 'steps', help: 'training steps', default: 10_000, min: 1, sweepable: true },
   'batch-size': { type: 'int', key: 'batchSize', help: 'rows per step', default: 4096, min: 1, sweepable: true },
+  // 1e-3, not 1e-4: at 1e-4 Adam moves a weight at most 0.3 in 3000 steps, too little for the toy
+  // dictionary to form (MMCS 0.58 against 0.81 at 1e-3; README).
   lr: { type: 'number', key: 'lr', help: 'Adam learning rate (default 1e-3; topk and batchtopk 2e-4/√(d_sae/2¹⁴); vsae-topk 8e-4)', default: 1e-3, value: 'X', sweepable: true },
   'lr-decay': { type: 'string', key: 'lrDecay', help: 'learning-rate schedule (TopK models default to linear-tail: linear decay over the last 20 % of steps)', choices: LR_DECAYS, default: 'constant' },
   'lr-warmup-steps': { type: 'int', key: 'lrWarmupSteps', help: 'linear learning-rate warm-up (TopK models: max(50, 5 %) of steps up to 2000 steps, else max(200, 2 %))', default: 0, min: 0, sweepable: true },
@@ -126,9 +128,9 @@ export const TRAIN_OPTIONS = {
   seed: { type: 'int', key: 'seed', help: 'random seed (the same seed and backend give the same weights)', default: 42, sweepable: true },
   'log-every': { type: 'int', key: 'logEvery', help: 'log metrics every N steps (default 100, fewer for short runs)', min: 1, value: 'N', watchOnly: true },
   'checkpoint-every': { type: 'int', key: 'checkpointEvery', help: 'write checkpoints/latest every N steps (0 = at the end and on interrupt only)', default: 1000, min: 0, watchOnly: true },
-  resume: { type: 'boolean', key: 'resume', help: 'continue the run in -o DIR from its checkpoint (flags given again must equal the saved ones)', watchOnly: true },
-  tensorboard: { type: 'boolean', key: 'tensorboard', help: 'also write TensorBoard event files into the run directory', aliases: ['use_tensorboard'], watchOnly: true },
-  'skip-bad-rows': { type: 'boolean', key: 'skipBadRows', help: 'drop rows holding NaN/Inf (counted in the metrics) instead of stopping' },
+  resume: { type: 'boolean', key: 'resume', default: false, help: 'continue the run in -o DIR from its checkpoint (flags given again must equal the saved ones)', watchOnly: true },
+  tensorboard: { type: 'boolean', key: 'tensorboard', default: false, help: 'also write TensorBoard event files into the run directory', aliases: ['use_tensorboard'], watchOnly: true },
+  'skip-bad-rows': { type: 'boolean', key: 'skipBadRows', default: false, help: 'drop rows holding NaN/Inf (counted in the metrics) instead of stopping' },
   'buffer-rows': { type: 'int', key: 'bufferRows', help: 'rows in the shuffling buffer (default 16 batches, at most 64 MiB)', min: 1, value: 'N' },
   'max-memory': { type: 'string', key: 'maxMemory', help: 'memory budget for the data held, e.g. 512M or 2G (a bare number is MiB; the buffer takes at most a quarter)', value: 'SIZE', watchOnly: true },
 } as const satisfies Record<string, OptionDef>;
@@ -141,35 +143,10 @@ export function flagOf(key: keyof TrainOptions): string {
   return e ? `--${e[0]}` : key;
 }
 
-/** Common defaults (an architecture's own defaults come on top: archDefaults). */
-export const TRAIN_DEFAULTS = {
-  arch: 'sae',
-  dictMult: 8,
-  reduction: 'mean',
-  varFlag: 0,
-  varActivation: 'linear',
-  decode: 'z',
-  multiKl: 'per-row',
-  auxCoeff: 1 / 32,
-  deadTokens: 10_000_000,
-  gradClip: 1,
-  steps: 10_000,
-  batchSize: 4096,
-  // 1e-3, not 1e-4: at 1e-4 Adam moves a weight at most 0.3 in 3000 steps, too little for the
-  // toy dictionary to form (MMCS 0.58 against 0.81 at 1e-3; README).
-  lr: 1e-3,
-  lrDecay: 'constant',
-  lrWarmupSteps: 0,
-  coeffWarmupSteps: 0,
-  normalizeActivations: 'none',
-  resampleEvery: 3000,
-  deadWindow: 400,
-  seed: 42,
-  checkpointEvery: 1000,
-  resume: false,
-  tensorboard: false,
-  skipBadRows: false,
-} as const satisfies Partial<TrainOptions>;
+/** Common defaults, from TRAIN_OPTIONS (an architecture's own come on top: withArchDefaults). */
+export const TRAIN_DEFAULTS: Readonly<Partial<TrainOptions>> = Object.fromEntries(
+  (Object.values(TRAIN_OPTIONS) as OptionDef[]).filter((d) => d.key !== undefined && d.default !== undefined).map((d) => [d.key, d.default]),
+);
 
 /** Coefficient defaults by architecture (per-row-mean units), from the registry. */
 export const DEFAULT_COEFF: Readonly<Record<string, number>> = Object.fromEntries(ARCHITECTURES.filter((a) => a.coeff).map((a) => [a.name, a.coeff!.default]));

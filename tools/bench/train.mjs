@@ -2,7 +2,8 @@
 /**
  * Training-step speed of @vsae/sae (built dist) on the default backend:
  *   - one SAE step at d_in 768, d_sae 6144, batch 1024 (forward, hand-written backward,
- *     decoder-gradient projection, Adam, unit-norm rows), ms/step;
+ *     decoder-gradient projection, Adam, unit-norm rows), ms/step, and a TopK step (k 384)
+ *     beside it with the ratio (target ≤ 1.2);
  *   - steps/s at toy scale (d_in 20, d_sae 160, batch 4096), for the engine alone and for
  *     train() over a toy-like Arrow file (batches from the shuffling buffer, metrics, checkpoints);
  *   - when /usr/bin/python3 has torch: the same step in PyTorch on this machine (autograd,
@@ -49,8 +50,9 @@ const backend = await initBackend(process.env.VSAE_BACKEND ?? 'auto');
 const log = (s) => process.stderr.write(`${s}\n`);
 log(`backend ${backend.name}${backend.matmul ? `, products: ${backend.matmul}` : ''}`);
 
-function spec(dIn, dSae) {
-  return { arch, dIn, dSae, varFlag: 0, varActivation: 'linear', reduction: 'mean', nCorrelatedPairs: 0, nAnticorrelatedPairs: 0, priorMean: 1, multiKl: 'per-row' };
+function spec(dIn, dSae, a = arch) {
+  // k = 6.25 % of d_sae, the paper's setting (384 at d_sae 6144).
+  return { arch: a, dIn, dSae, varFlag: 0, varActivation: 'linear', reduction: 'mean', nCorrelatedPairs: 0, nAnticorrelatedPairs: 0, priorMean: 1, multiKl: 'per-row', k: Math.round(dSae / 16), auxCoeff: 1 / 32, deadTokens: 10_000_000, gradClip: 1 };
 }
 
 /**
@@ -59,16 +61,18 @@ function spec(dIn, dSae) {
  * training step (the PyTorch side below does the same).
  */
 const POOL = 4;
-async function engineStep(dIn, dSae, B, n, warm = 1) {
-  const s = spec(dIn, dSae);
+async function engineStep(dIn, dSae, B, n, warm = 1, a = arch) {
+  const s = spec(dIn, dSae, a);
   const rng = new Rng(1);
-  const engine = new sae.SaeEngine(s, sae.buildPrior(s), { params: toTensors(s, sae.initParams(s, rng)) });
+  const desc = sae.archOf(a);
+  const host = desc.family === 'topk' ? sae.topkInitParams(s, rng) : sae.initParams(s, rng);
+  const engine = new sae.SaeEngine(s, sae.buildPrior(s), { params: toTensors(s, host) });
   const xPool = Array.from({ length: POOL }, () => rng.fillNormal(new Float32Array(B * dIn)));
-  const epsPool = arch === 'sae' ? undefined : Array.from({ length: POOL }, () => rng.fillNormal(new Float32Array(B * dSae)));
+  const epsPool = desc.samples({ varFlag: 0 }) ? Array.from({ length: POOL }, () => rng.fillNormal(new Float32Array(B * dSae))) : undefined;
   const one = async (i, metrics) => {
     const x = tf.tensor2d(xPool[i % POOL], [B, dIn]);
     const eps = epsPool ? tf.tensor2d(epsPool[i % POOL], [B, dSae]) : undefined;
-    const m = engine.step(x, eps, 1e-4, 0.05, i, { metrics, deadWindow: 400 });
+    const m = await engine.step(x, { eps, lr: 1e-4, coeff: 0.05, stepIndex: i, metrics, deadWindow: 400 });
     x.dispose();
     eps?.dispose();
     if (m) {
@@ -106,6 +110,14 @@ const out = { backend: backend.name, products: backend.matmul ?? backend.name, a
 log(`large step: d_in 768, d_sae 6144, batch 1024, ${iters} timed steps…`);
 out.large_step_ms = await engineStep(768, 6144, 1024, iters);
 log(`  ${out.large_step_ms.toFixed(1)} ms/step`);
+if (values.topk !== false && arch === 'sae') {
+  // The TopK step at the paper's k (6.25 % of d_sae) beside the SAE step of the same run: the
+  // top-k selection must not dominate (target ≤ 1.2×).
+  log(`topk step: d_in 768, d_sae 6144, batch 1024, k 384, ${iters} timed steps…`);
+  out.topk_step_ms = await engineStep(768, 6144, 1024, iters, 1, 'topk');
+  out.topk_over_sae = out.topk_step_ms / out.large_step_ms;
+  log(`  ${out.topk_step_ms.toFixed(1)} ms/step, ${out.topk_over_sae.toFixed(2)}× the SAE step`);
+}
 
 if (process.env.VSAE_TRAIN_BENCH_CHILD) {
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -77,7 +77,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
       if (status.status === 'running') note(`the run is still training (step ${status.step} of ${status.steps}); analysing the weights it last wrote`);
     }
     const { dIn, dSae, arch } = sae;
-    const isVsae = arch !== 'sae';
+    const isVsae = sae.variational;
     const runHook = cfg.hook_name;
     if (ds.meta.hook && runHook && ds.meta.hook !== runHook && !/^toy/.test(runHook)) {
       note(`the dataset's hook ${ds.meta.hook} differs from the run's ${runHook}`);

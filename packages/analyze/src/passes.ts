@@ -8,7 +8,7 @@
  */
 import { tf, type Rng } from '@vsae/compute';
 import { InputError, Progress, type ActivationDataset } from '@vsae/data';
-import { ACTIVE_THRESHOLD, encode as encodeRows, type LoadedSae } from '@vsae/sae';
+import { ACTIVE_THRESHOLD, type LoadedSae } from '@vsae/sae';
 import { histBin, LatentStats } from './accumulators.js';
 import { ReconStats } from './reconstruction.js';
 
@@ -189,7 +189,10 @@ export async function pass2(o: Pass2Options): Promise<Pass2Result> {
 
   for await (const c of chunks(ds, end, o.batchRows, context !== undefined)) {
     const x = tf.tensor2d(c.x, [c.rows, dIn]);
-    const enc = tf.tidy(() => encodeRows(sae.spec, sae.tensors, x).act);
+    const enc = tf.tidy(() => {
+      const f = sae.forward(x);
+      return f.act;
+    });
     const act = (await enc.data()) as Float32Array;
     tf.dispose([x, enc]);
     const inRange = Math.max(0, Math.min(c.rows, o.rows - c.offset));

@@ -28,6 +28,8 @@ export interface LoadedSae {
   config: RunConfig;
   spec: ModelSpec;
   arch: Arch;
+  /** Has a Gaussian posterior (μ and σ²): the VSAEs of either family. */
+  variational: boolean;
   dIn: number;
   dSae: number;
   /** The weights on the host (SAELens layout, row-major). */
@@ -118,6 +120,7 @@ export async function loadSae(dir: string): Promise<LoadedSae> {
     config,
     spec,
     arch,
+    variational: desc.variational,
     dIn,
     dSae,
     weights,

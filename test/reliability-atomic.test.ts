@@ -1,5 +1,5 @@
 /**
- * Atomic writes (issue 8): every writer of the toolkit is SIGKILLed at random moments — `vsae
+ * Atomic writes (docs/reliability.md): every writer of the toolkit is SIGKILLed at random moments — `vsae
  * toy` to a file and to a sharded directory, `vsae train` (run directory, checkpoints,
  * sae_weights.safetensors, metrics), `vsae analyze` (tables, summary.json, over an earlier
  * analysis), `vsae report` (over an earlier report) and `vsae extract` to a single file — and

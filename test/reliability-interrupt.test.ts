@@ -1,5 +1,5 @@
 /**
- * Interrupt and resume, with the real bins (issue 8):
+ * Interrupt and resume, with the real bins (docs/reliability.md):
  * - `vsae train` stopped by SIGINT, SIGTERM or SIGKILL at seeded random steps; SIGINT/SIGTERM
  *   write a checkpoint and exit 130; `--resume` ends with weights equal to an uninterrupted
  *   run's within 1e-6 and every step logged exactly once;

@@ -1,5 +1,5 @@
 /**
- * Bounded memory (issue 8), through the bins: `vsae train`, `vsae analyze` and `vsae extract`
+ * Bounded memory (docs/reliability.md), through the bins: `vsae train`, `vsae analyze` and `vsae extract`
  * over data several times larger than their `--max-memory` budget, under tools/stress/peak.mjs
  * (the process's peak RSS). Each runs on a small input and on the big one with the same budget:
  * - held: with a garbage collection every 20 ms (50 for train, whose run is long), the peak is

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-Independent PyTorch reference for the vsae training step (spec/math.md), written with autograd
+Independent PyTorch reference for the vsae training step (docs/math.md), written with autograd
 and torch.optim.Adam in float64 — nothing is shared with the TypeScript hand-derived backward.
 
 For each case it draws float32 inputs (x per step, VSAE noise eps per step, initial weights),
@@ -79,7 +79,7 @@ def prior_cov(cfg, corr):
 
 
 def loss_terms(cfg, p, x, eps, corr):
-    """Forward pass and the loss terms, straight from spec/math.md, in float64 with dense matrices."""
+    """Forward pass and the loss terms, straight from docs/math.md, in float64 with dense matrices."""
     arch, red = cfg['arch'], cfg['reduction']
     Bn = x.shape[0]
     xc = x - p['b_dec']

@@ -1,5 +1,5 @@
 /**
- * Helpers for the reliability tests (test/reliability-*.test.ts, issue 8): run the built
+ * Helpers for the reliability tests (test/reliability-*.test.ts, docs/reliability.md): run the built
  * `vsae` bin, kill it at a chosen or random moment, measure its peak RSS, and check that every
  * file it left behind is either complete and consistent or a temporary (dot) name.
  *

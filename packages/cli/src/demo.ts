@@ -52,7 +52,7 @@ export interface DemoSettings {
 }
 
 /**
- * The demo's settings: the issue's toy model (100 features in 20 dimensions, 2 correlated and
+ * The demo's settings: the toy model of the README (100 features in 20 dimensions, 2 correlated and
  * 1 anti-correlated pair, p = 0.05) and training settings that recover its features on the toy
  * data in a couple of minutes on two cores. `--quick` trains on fewer rows for fewer steps.
  */

@@ -1,5 +1,5 @@
 /**
- * Bounded memory (issue 8): training over a dataset several times larger than --max-memory
+ * Bounded memory (docs/reliability.md): training over a dataset several times larger than --max-memory
  * keeps the data it holds within the budget. Peak RSS of a real process training on a big file
  * is compared with the same run on a small file (same model, same steps): the difference —
  * memory that grows with the data — must stay under the budget. Sizes from VSAE_STRESS

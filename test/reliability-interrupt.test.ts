@@ -5,7 +5,8 @@
  *   run's within 1e-6 and every step logged exactly once;
  * - `vsae extract --shard-rows` killed (SIGKILL at random moments, and SIGTERM → 130), then
  *   `--resume`: the rows equal an uninterrupted extraction's by (seq, pos), token and value —
- *   none twice, none missing — on the tiny GPT-2 in ../shared/fixtures over the sample corpus;
+ *   none twice, none missing — on the real tiny-random-gpt2 checkpoint (harness TINY_GPT2) over
+ *   the sample corpus;
  * - `vsae toy --shard-rows` interrupted: the directory never claims to be complete, and a rerun
  *   says what to do.
  * Counts: VSAE_STRESS_TRAIN_CUTS (3; 12 under VSAE_STRESS), VSAE_STRESS_EXTRACT_KILLS (3; 20; the

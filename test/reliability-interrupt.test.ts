@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, readMetrics, readSafetensors, runStatus } from '@vsae/data';
-import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '@vsae/testkit/harness';
 
 const CUTS = size('VSAE_STRESS_TRAIN_CUTS', 3, 12);
 const KILLS = size('VSAE_STRESS_EXTRACT_KILLS', 3, 20);

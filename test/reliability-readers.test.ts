@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, readMetrics, runStatus } from '@vsae/data';
-import { BIN, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { BIN, size, vsae, writeSparseDataset } from '@vsae/testkit/harness';
 
 const SECONDS = size('VSAE_STRESS_LIVE_SECONDS', 20, 120);
 const STEPS = 1_000_000;

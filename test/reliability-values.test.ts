@@ -19,7 +19,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus, writeTableSync } from '@vsae/data';
 import { spawnSync } from 'node:child_process';
-import { BIN, ROOT, seeded, vsae } from '../tools/stress/harness.mjs';
+import { BIN, ROOT, seeded, vsae } from '@vsae/testkit/harness';
 
 let tmp: string;
 const D = 8;

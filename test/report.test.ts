@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_TOKENS, makeRun, type MadeRun } from '../tools/fixtures/make-run.mjs';
+import { HOSTILE_TOKENS, makeRun, type MadeRun } from '@vsae/testkit/make-run';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'vsae.js');

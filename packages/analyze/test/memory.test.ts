@@ -6,7 +6,7 @@ import { Rng } from '@vsae/compute';
 import { createDatasetWriter } from '@vsae/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir, writeSaeDir } from './helpers.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 // Bounded memory: an analysis over a dataset several times larger than its --max-memory budget
 // must not grow with the data. Peak RSS of a real process over the large dataset is compared

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openDataset } from '@vsae/data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 // End-to-end through the real, built bin. Kill loops take their size from VSAE_STRESS_KILLS
 // (modest by default; `npm run stress` sets it large).

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createDatasetWriter } from '@vsae/data';
 import { tmpDir } from './helpers.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const child = fileURLToPath(new URL('./fixtures/train-child.mjs', import.meta.url));

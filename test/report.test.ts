@@ -274,6 +274,8 @@ describe('vsae report of several runs', () => {
     expect(toyMarks.l1).toBeUndefined();
     expect(toyMarks['mean-var']).toBe(40);
     expect(toyMarks['ground-truth']).toBe(24);
+    // The represented-feature threshold on the card is the one analysis used (0.5).
+    expect(await page.locator('#run-0').textContent()).toMatch(/\d+ with ‖W_i‖ ≥ 0\.5(?!\d)/);
     expect(await page.isVisible('#run-0')).toBe(true);
     expect(await page.isVisible('#run-1')).toBe(false);
     await page.click('.tabs .tab:nth-child(2)');

@@ -20,6 +20,13 @@ export const RUN_FILES = {
   report: 'report.html',
 } as const;
 
+/**
+ * A toy feature counts as represented when its column of the toy model's W has at least this
+ * norm: `ground_truth.arrow`'s `represented` column and `mmcs_represented` (docs/math.md, "Toy
+ * model of superposition"). Shorter columns are features the toy model barely stores.
+ */
+export const REPRESENTED_NORM = 0.5;
+
 export const RUN_ARCHS: readonly RunArch[] = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi'];
 const STATUSES: ReadonlyArray<RunStatus['status']> = ['running', 'complete', 'interrupted', 'failed'];
 

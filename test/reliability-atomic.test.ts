@@ -1,9 +1,9 @@
 /**
- * Atomic writes (issue 8): every writer of the toolkit is SIGKILLed at random moments — `vsae
+ * Atomic writes (docs/reliability.md): every writer of the toolkit is SIGKILLed at random moments — `vsae
  * toy` to a file and to a sharded directory, `vsae train` (run directory, checkpoints,
  * sae_weights.safetensors, metrics), `vsae analyze` (tables, summary.json, over an earlier
  * analysis), `vsae report` (over an earlier report) and `vsae extract` to a single file — and
- * after each kill every file left is checked (tools/stress/harness.mjs checkTree): it parses
+ * after each kill every file left is checked (@vsae/testkit's checkTree): it parses
  * completely and is consistent (row counts, _dataset.json, safetensors, Arrow footers, JSON,
  * the HTML's end and embedded data), or it has a temporary (dot) name.
  *
@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '@vsae/testkit/harness';
 
 const KILLS = size('VSAE_STRESS_KILLS', 2, 15);
 const rand = seeded(SEED ^ 0x5eed);

@@ -1,11 +1,12 @@
 /**
- * Interrupt and resume, with the real bins (issue 8):
+ * Interrupt and resume, with the real bins (docs/reliability.md):
  * - `vsae train` stopped by SIGINT, SIGTERM or SIGKILL at seeded random steps; SIGINT/SIGTERM
  *   write a checkpoint and exit 130; `--resume` ends with weights equal to an uninterrupted
  *   run's within 1e-6 and every step logged exactly once;
  * - `vsae extract --shard-rows` killed (SIGKILL at random moments, and SIGTERM → 130), then
  *   `--resume`: the rows equal an uninterrupted extraction's by (seq, pos), token and value —
- *   none twice, none missing — on the tiny GPT-2 in ../shared/fixtures over the sample corpus;
+ *   none twice, none missing — on the real tiny-random-gpt2 checkpoint (harness TINY_GPT2) over
+ *   the sample corpus;
  * - `vsae toy --shard-rows` interrupted: the directory never claims to be complete, and a rerun
  *   says what to do.
  * Counts: VSAE_STRESS_TRAIN_CUTS (3; 12 under VSAE_STRESS), VSAE_STRESS_EXTRACT_KILLS (3; 20; the
@@ -17,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDataset, readMetrics, readSafetensors, runStatus } from '@vsae/data';
-import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { SEED, SOTU, TINY_GPT2, checkTree, killAt, seeded, size, vsae, writeSparseDataset } from '@vsae/testkit/harness';
 
 const CUTS = size('VSAE_STRESS_TRAIN_CUTS', 3, 12);
 const KILLS = size('VSAE_STRESS_EXTRACT_KILLS', 3, 20);

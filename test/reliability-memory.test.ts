@@ -1,6 +1,6 @@
 /**
- * Bounded memory (issue 8), through the bins: `vsae train`, `vsae analyze` and `vsae extract`
- * over data several times larger than their `--max-memory` budget, under tools/stress/peak.mjs
+ * Bounded memory (docs/reliability.md), through the bins: `vsae train`, `vsae analyze` and `vsae extract`
+ * over data several times larger than their `--max-memory` budget, under @vsae/testkit's peak.mjs
  * (the process's peak RSS). Each runs on a small input and on the big one with the same budget:
  * - held: with a garbage collection every 20 ms (50 for train, whose run is long), the peak is
  *   what the command holds (two runs of one input differ by up to ~6 MiB); the
@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SOTU, STRESS, TINY_GPT2, peakRss, size, steadyPeaks, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { SOTU, STRESS, TINY_GPT2, peakRss, size, steadyPeaks, writeSparseDataset } from '@vsae/testkit/harness';
 
 const DATA_MB = size('VSAE_STRESS_DATA_MB', 64, 1024);
 const BUDGET_MB = size('VSAE_STRESS_BUDGET_MB', 16, 64);

@@ -1,5 +1,5 @@
 /**
- * Readers beside a writer (issue 8): a real `vsae train` runs while `vsae dash` (plain table:
+ * Readers beside a writer (docs/reliability.md): a real `vsae train` runs while `vsae dash` (plain table:
  * stdout is not a terminal), `vsae report` and `vsae analyze` are run against its run directory
  * over and over. Every reader must exit 0 (analyze may refuse with one line before the first
  * weights exist), print no stack trace, and see only complete data: the report's curve holds
@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJson, readMetrics, runStatus } from '@vsae/data';
-import { BIN, size, vsae, writeSparseDataset } from '../tools/stress/harness.mjs';
+import { BIN, size, vsae, writeSparseDataset } from '@vsae/testkit/harness';
 
 const SECONDS = size('VSAE_STRESS_LIVE_SECONDS', 20, 120);
 const STEPS = 1_000_000;

@@ -1,5 +1,5 @@
 /**
- * Bad values and hostile inputs through the real bins (issue 8):
+ * Bad values and hostile inputs through the real bins (docs/reliability.md):
  * - NaN/Inf rows: `vsae train` and `vsae analyze` stop with the row's index (exit 1, one
  *   line); `--skip-bad-rows` drops them and counts them in metrics' `skipped_rows`;
  * - a NaN/Inf loss stops training (exit 1, `_run.json` failed) with the last good checkpoint
@@ -19,7 +19,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatasetWriter, readJson, readMetrics, readSafetensors, runStatus, writeTableSync } from '@vsae/data';
 import { spawnSync } from 'node:child_process';
-import { BIN, ROOT, seeded, vsae } from '../tools/stress/harness.mjs';
+import { BIN, ROOT, seeded, vsae } from '@vsae/testkit/harness';
 
 let tmp: string;
 const D = 8;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_TOKENS, makeRun, type MadeRun } from '../tools/fixtures/make-run.mjs';
+import { HOSTILE_TOKENS, makeRun, type MadeRun } from '@vsae/testkit/make-run';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'vsae.js');
@@ -274,6 +274,8 @@ describe('vsae report of several runs', () => {
     expect(toyMarks.l1).toBeUndefined();
     expect(toyMarks['mean-var']).toBe(40);
     expect(toyMarks['ground-truth']).toBe(24);
+    // The represented-feature threshold on the card is the one analysis used (0.5).
+    expect(await page.locator('#run-0').textContent()).toMatch(/\d+ with ‖W_i‖ ≥ 0\.5(?!\d)/);
     expect(await page.isVisible('#run-0')).toBe(true);
     expect(await page.isVisible('#run-1')).toBe(false);
     await page.click('.tabs .tab:nth-child(2)');

@@ -2,11 +2,13 @@
 # Writes the files that tools/interop/check.py reads with the Python ecosystem's own readers
 # (pyarrow, tensorboard, safetensors + torch, transformers + tokenizers).
 #   tools/interop/make-artifacts.sh OUT_DIR [MODEL_DIR]
-# MODEL_DIR defaults to ../shared/fixtures/tiny-random-gpt2 (a real Hugging Face GPT-2 checkpoint).
+# MODEL_DIR defaults to models/tiny-random-gpt2, a real Hugging Face GPT-2 checkpoint:
+#   huggingface-cli download hf-internal-testing/tiny-random-gpt2 --local-dir models/tiny-random-gpt2
 set -euo pipefail
 OUT=${1:?usage: make-artifacts.sh OUT_DIR [MODEL_DIR]}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MODEL=${2:-$ROOT/../shared/fixtures/tiny-random-gpt2}
+MODEL=${2:-$ROOT/models/tiny-random-gpt2}
+[ -f "$MODEL/config.json" ] || { echo "make-artifacts.sh: $MODEL has no config.json; download a GPT-2 checkpoint there (huggingface-cli download hf-internal-testing/tiny-random-gpt2 --local-dir $MODEL) or give MODEL_DIR" >&2; exit 1; }
 VSAE="node $ROOT/packages/cli/bin/vsae.js"
 rm -rf "$OUT"; mkdir -p "$OUT/runs"
 TOY="--n-features 40 --n-hidden 10 --n-correlated-pairs 2 --n-anticorrelated-pairs 1 --toy-steps 500 -q"

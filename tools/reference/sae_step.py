@@ -80,7 +80,7 @@ def prior_cov(cfg, corr):
 
 
 def loss_terms(cfg, p, x, eps, corr):
-    """Forward pass and the loss terms, straight from spec/math.md, in float64 with dense matrices."""
+    """Forward pass and the loss terms, straight from docs/math.md, in float64 with dense matrices."""
     arch, red = cfg['arch'], cfg['reduction']
     Bn = x.shape[0]
     xc = x - p['b_dec']

@@ -7,7 +7,7 @@ It writes, under packages/transformer/test/fixtures/:
 
   gpt2-tiny/     a small random GPT-2 as a Hugging Face directory: model.safetensors (keys with
                  the `transformer.` prefix, Conv1D layout [in, out]), config.json, tokenizer.json
-                 (+ tokenizer_config.json) copied from ../shared/fixtures/tiny-random-gpt2
+                 (+ tokenizer_config.json) copied from hf-internal-testing/tiny-random-gpt2
   gelu1l-tiny/   a small random GELU-1L in TransformerLens layout written with torch.save
                  (model_final.pth), a TransformerLens config.json, and a small NeoX-style
                  byte-level BPE tokenizer.json (digits split individually, as in

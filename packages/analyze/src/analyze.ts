@@ -15,6 +15,7 @@ import {
   readJson,
   readRunConfig,
   readSafetensors,
+  REPRESENTED_NORM,
   RUN_FILES,
   runStatus,
   writeJsonAtomic,
@@ -238,11 +239,11 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
           best_latent: m.best,
           cosine: m.cosine,
           norm: Float32Array.from(m.norms),
-          represented: { type: 'bool', values: Array.from(m.norms, (n) => n >= 0.5) },
+          represented: { type: 'bool', values: Array.from(m.norms, (n) => n >= REPRESENTED_NORM) },
         });
         summary.mmcs = mmcs(m);
-        summary.mmcs_represented = mmcs(m, (i) => m.norms[i]! >= 0.5);
-        params.ground_truth = { file: truth.file, features: truth.n, represented: Array.from(m.norms).filter((n) => n >= 0.5).length, zero_norm: Array.from(m.norms).filter((n) => n === 0).length };
+        summary.mmcs_represented = mmcs(m, (i) => m.norms[i]! >= REPRESENTED_NORM);
+        params.ground_truth = { file: truth.file, features: truth.n, represented: Array.from(m.norms).filter((n) => n >= REPRESENTED_NORM).length, zero_norm: Array.from(m.norms).filter((n) => n === 0).length };
       } else removeStale(o.out, OPTIONAL_TABLES.ground);
 
       if (o.compare !== undefined) {

@@ -6,7 +6,7 @@ import { Rng } from '@vsae/compute';
 import { createDatasetWriter } from '@vsae/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir, writeSaeDir } from './helpers.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 // Bounded memory: an analysis over a dataset several times larger than its --max-memory budget
 // must not grow with the data. Peak RSS of a real process over the large dataset is compared
@@ -68,7 +68,7 @@ describe('bounded memory', () => {
       BUDGET_MB,
     );
     const grew = big - small;
-    // The figures for the note that resolves the issue (npm run stress prints them too).
+    // The figures docs/reliability.md quotes (npm run stress prints them too).
     process.stderr.write(`analyze memory: ${DATA_MB} MiB data (${rowsBig} rows), budget ${BUDGET_MB} MiB: peak RSS ${big.toFixed(0)} MiB vs ${small.toFixed(0)} MiB over 1/8 of the data (+${grew.toFixed(1)} MiB)\n`);
     expect(grew, `small ${small.toFixed(0)} MiB, big ${big.toFixed(0)} MiB`).toBeLessThan(BUDGET_MB);
     // And nowhere near holding the data: the dataset is 4× the budget and more.

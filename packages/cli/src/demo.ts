@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, readJson, readMetrics, readSafetensors, VsaeError } from '@vsae/data';
+import { bestMatches, mmcs, transpose } from '@vsae/analyze';
+import { initBackend, Rng } from '@vsae/compute';
+import { formatDuration, readJson, readMetrics, readSafetensors, REPRESENTED_NORM, RUN_FILES, VsaeError } from '@vsae/data';
+import { toyTruthLocation } from '@vsae/toy';
 
 /**
  * `vsae demo`: the whole pipeline on a toy model of superposition whose true features are
@@ -52,7 +55,7 @@ export interface DemoSettings {
 }
 
 /**
- * The demo's settings: the issue's toy model (100 features in 20 dimensions, 2 correlated and
+ * The demo's settings: the toy model of the README (100 features in 20 dimensions, 2 correlated and
  * 1 anti-correlated pair, p = 0.05) and training settings that recover its features on the toy
  * data in a couple of minutes on two cores. `--quick` trains on fewer rows for fewer steps.
  */
@@ -134,9 +137,9 @@ function statusLine(quiet: boolean) {
 /** Progress of a training run: its status file, and the last step logged in metrics.arrows. */
 function runProgress(dir: string, steps: number): string {
   try {
-    const s = readJson(path.join(dir, '_run.json')) as { status?: string };
+    const s = readJson(path.join(dir, RUN_FILES.status)) as { status?: string };
     if (s.status === 'complete') return 'done';
-    const rows = readMetrics(path.join(dir, 'metrics.arrows')).rows;
+    const rows = readMetrics(path.join(dir, RUN_FILES.metrics)).rows;
     const last = rows[rows.length - 1];
     return `${last ? Number(last.step) : 0}/${steps}`;
   } catch {
@@ -201,7 +204,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     status.done(`4/4 report               ${path.relative(process.cwd(), report)}  (${formatDuration((performance.now() - t) / 1000)})`);
 
     const rows: DemoRow[] = DEMO_ARCHS.map((arch) => {
-      const s = readJson(path.join(runsDir, arch, 'analysis', 'summary.json')) as Record<string, number>;
+      const s = readJson(path.join(runsDir, arch, RUN_FILES.summary)) as Record<string, number>;
       return {
         arch,
         run: path.join(runsDir, arch),
@@ -213,10 +216,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         train_seconds: trainSeconds[arch]!,
       };
     });
-    const truth = readSafetensors(dataset.replace(/\.arrow$/, '.truth.safetensors')).getFloat32('W');
+    const truth = readSafetensors(toyTruthLocation(dataset, undefined, false).truth).getFloat32('W');
     const [nHidden, nFeatures] = truth.shape as [number, number];
-    const dSae = (readJson(path.join(runsDir, 'sae', 'cfg.json')) as { d_sae: number }).d_sae;
-    const random = randomDictionaryMmcs(truth.data, nHidden, nFeatures, dSae, o.seed);
+    const dSae = (readJson(path.join(runsDir, 'sae', RUN_FILES.config)) as { d_sae: number }).d_sae;
+    const random = await randomDictionaryMmcs(truth.data, nHidden, nFeatures, dSae, o.seed, o.backend);
     return { out, dataset, report, rows, random, seconds: (performance.now() - started) / 1000, settings };
   } finally {
     process.off('SIGINT', stop);
@@ -225,51 +228,25 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 }
 
 /**
- * MMCS of `nLatents` random unit directions against the true feature directions (columns of the
- * toy model's W [nHidden, nFeatures]): the score of a dictionary that learned nothing, as a
- * reference for the table. Seeded (mulberry32 + Box–Muller), so it is the same on every run.
+ * MMCS of `nLatents` random directions against the true feature directions (columns of the toy
+ * model's W [nHidden, nFeatures]): the score of a dictionary that learned nothing, as a
+ * reference for the table. Computed as `vsae analyze` computes a run's MMCS (@vsae/analyze's
+ * bestMatches and mmcs), on normal draws of @vsae/compute's seeded Rng, so it is the same on
+ * every run.
  */
-export function randomDictionaryMmcs(W: Float32Array, nHidden: number, nFeatures: number, nLatents: number, seed: number): { mmcs: number; mmcs_represented: number } {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const dict = new Float64Array(nLatents * nHidden);
-  for (let l = 0; l < nLatents; l++) {
-    let norm = 0;
-    for (let k = 0; k < nHidden; k++) {
-      const v = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-      dict[l * nHidden + k] = v;
-      norm += v * v;
-    }
-    for (let k = 0; k < nHidden; k++) dict[l * nHidden + k]! /= Math.sqrt(norm);
-  }
-  let all = 0;
-  let nAll = 0;
-  let rep = 0;
-  let nRep = 0;
-  for (let i = 0; i < nFeatures; i++) {
-    let norm = 0;
-    for (let k = 0; k < nHidden; k++) norm += W[k * nFeatures + i]! ** 2;
-    norm = Math.sqrt(norm);
-    if (norm === 0) continue;
-    let best = -Infinity;
-    for (let l = 0; l < nLatents; l++) {
-      let dot = 0;
-      for (let k = 0; k < nHidden; k++) dot += W[k * nFeatures + i]! * dict[l * nHidden + k]!;
-      best = Math.max(best, dot / norm);
-    }
-    all += best;
-    nAll++;
-    if (norm >= 0.5) {
-      rep += best;
-      nRep++;
-    }
-  }
-  return { mmcs: all / nAll, mmcs_represented: rep / nRep };
+export async function randomDictionaryMmcs(
+  W: Float32Array,
+  nHidden: number,
+  nFeatures: number,
+  nLatents: number,
+  seed: number,
+  backend?: string,
+): Promise<{ mmcs: number; mmcs_represented: number }> {
+  await initBackend(backend);
+  // Isotropic normal rows: their directions are uniform on the sphere (bestMatches normalises them).
+  const dict = new Rng(seed).fillNormal(new Float32Array(nLatents * nHidden));
+  const m = await bestMatches(transpose(W, nHidden, nFeatures), nFeatures, dict, nLatents, nHidden, 1024);
+  return { mmcs: mmcs(m), mmcs_represented: mmcs(m, (i) => m.norms[i]! >= REPRESENTED_NORM) };
 }
 
 /** The table the demo prints. */

@@ -2,30 +2,30 @@ import { describe, expect, it } from 'vitest';
 import { formatDemoTable, randomDictionaryMmcs, type DemoResult } from '../src/demo.js';
 
 describe('randomDictionaryMmcs', () => {
-  it('is 1 when the dictionary is dense enough to hold every direction (2-D, many latents)', () => {
+  it('is 1 when the dictionary is dense enough to hold every direction (2-D, many latents)', async () => {
     // Two features along the axes of a 2-D space; 20000 random directions come within 1e-3 of both.
     const W = new Float32Array([1, 0, 0, 1]); // [nHidden 2, nFeatures 2]
-    const r = randomDictionaryMmcs(W, 2, 2, 20000, 1);
+    const r = await randomDictionaryMmcs(W, 2, 2, 20000, 1);
     expect(r.mmcs).toBeGreaterThan(0.999);
     expect(r.mmcs).toBeLessThanOrEqual(1);
   });
 
-  it('is the same for the same seed and lower than 1 in a high-dimensional space', () => {
+  it('is the same for the same seed and lower than 1 in a high-dimensional space', async () => {
     const nH = 20;
     const nF = 30;
     const W = new Float32Array(nH * nF);
     for (let i = 0; i < nF; i++) W[(i % nH) * nF + i] = i < 10 ? 0.3 : 1; // 10 weak (unrepresented) features
-    const a = randomDictionaryMmcs(W, nH, nF, 160, 7);
-    const b = randomDictionaryMmcs(W, nH, nF, 160, 7);
+    const a = await randomDictionaryMmcs(W, nH, nF, 160, 7);
+    const b = await randomDictionaryMmcs(W, nH, nF, 160, 7);
     expect(a).toEqual(b);
     expect(a.mmcs).toBeGreaterThan(0.3);
     expect(a.mmcs).toBeLessThan(0.8);
   });
 
-  it('leaves zero-norm features out and counts represented ones (‖W_i‖ ≥ 0.5) apart', () => {
+  it('leaves zero-norm features out and counts represented ones (‖W_i‖ ≥ 0.5) apart', async () => {
     // Feature 0 is the latent direction itself once the dictionary holds it; feature 1 is zero.
     const W = new Float32Array([1, 0, 0, 0]); // nHidden 2, nFeatures 2: feature 0 = e0, feature 1 = 0
-    const r = randomDictionaryMmcs(W, 2, 2, 20000, 3);
+    const r = await randomDictionaryMmcs(W, 2, 2, 20000, 3);
     expect(r.mmcs).toBeCloseTo(r.mmcs_represented, 12);
   });
 });

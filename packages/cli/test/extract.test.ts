@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openDataset } from '@vsae/data';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 // End-to-end through the real, built bin. Kill loops take their size from VSAE_STRESS_KILLS
 // (modest by default; `npm run stress` sets it large).
@@ -76,7 +76,7 @@ describe('vsae extract errors: one line, exit 1', () => {
   });
 });
 
-describe.skipIf(!fs.existsSync(REAL))("the issue's example on the real tiny-random-gpt2", () => {
+describe.skipIf(!fs.existsSync(REAL))('the extract example on a real Hugging Face checkpoint (tiny-random-gpt2)', () => {
   it('writes 2048 rows of width 128 (64 windows of 32), and vsae train accepts the file', async () => {
     const r = vsae(['--model', REAL, '--hook', 'blocks.0.mlp.hook_post', '--text', TEXT, '--context', '32', '--max-tokens', '2048', '-o', 'acts.arrow']);
     expect(r.status, r.stderr).toBe(0);

@@ -27,7 +27,7 @@ async function readFeatures(file: string) {
 }
 
 describe('vsae toy', () => {
-  it('the issue\'s example (at 6000 rows) writes act of width 20, features of width 100 and the truth beside it', async () => {
+  it('the README\'s example (at 6000 rows) writes act of width 20, features of width 100 and the truth beside it', async () => {
     const r = vsae(['toy', '--n-features', '100', '--n-hidden', '20', '--n-correlated-pairs', '2', '--n-anticorrelated-pairs', '1', '--rows', '6000', '--toy-steps', '100', '-o', 'toy.arrow']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.length).toBe(0);

@@ -20,6 +20,13 @@ export const RUN_FILES = {
   report: 'report.html',
 } as const;
 
+/**
+ * A toy feature counts as represented when its column of the toy model's W has at least this
+ * norm: `ground_truth.arrow`'s `represented` column and `mmcs_represented` (docs/math.md, "Toy
+ * model of superposition"). Shorter columns are features the toy model barely stores.
+ */
+export const REPRESENTED_NORM = 0.5;
+
 const STATUSES: ReadonlyArray<RunStatus['status']> = ['running', 'complete', 'interrupted', 'failed'];
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;

@@ -14,16 +14,6 @@
  *   writeFileAtomic(path, data), writeJsonAtomic(path, value) (+ ...Sync), readJson(path)
  *   readRunConfig(dir), runStatus(dir), writeRunStatus(dir, status), listRuns(dir); RUN_FILES
  *   VsaeError, InputError, UsageError; Progress
- *
- * Changes to the first draft of this file (keep this list up to date):
- * - SafeTensors gained `path` and `get(name)` (the tensor in its own dtype, see TypedTensor).
- * - openDataset takes OpenDatasetOptions (`allowIncomplete`, `stdin`, `allowTTY`); the dataset
- *   reports its `format` and, for sharded directories, `shards`.
- * - DatasetWriter gained `downstreamClosed` (stdout reader went away: EPIPE is a normal stop)
- *   and DatasetWriterOptions `stdout` (tests); `meta.dIn` must equal the `act` width written.
- * - New: tables, metrics, run-dir and inspect types below.
- * - New: checkArrowIpc(path) -> Promise<{format, rows, batches}> checks an Arrow IPC file of any
- *   schema against its size before apache-arrow's own readers read it (issue 8).
  */
 
 /** Element types a safetensors file may hold. */
@@ -65,6 +55,7 @@ export interface TensorToWrite {
 /** Dataset-level metadata (the `vsae:` keys of the schema, decoded). */
 export interface DatasetMeta {
   source: string;
+  /** Width of `act`; a writer refuses rows of another width. */
   dIn: number;
   model?: string | undefined;
   hook?: string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Hostile inputs (issue 8): property-based fuzzing (fast-check) of every reader of @vsae/data —
+ * Hostile inputs (docs/reliability.md): property-based fuzzing (fast-check) of every reader of @vsae/data —
  * the Arrow IPC file, the Arrow stream (a file and stdin), sharded directories and their
  * `_dataset.json`, safetensors, metrics.arrows, small tables, a run's cfg.json/_run.json, and
  * checkArrowIpc guarding apache-arrow's own reader (as vsae extract reads an Arrow corpus).

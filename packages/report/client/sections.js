@@ -348,7 +348,7 @@ function dictionarySection(run, ri) {
     const gs = h('div', { class: 'subblock' }, h('h3', null, 'True features (toy model)'), h('p', { class: 'intro' }, 'For each true feature of the toy model, the latent whose decoder direction is closest to it. MMCS is the mean of these best cosines.'));
     gs.append(cards([
       ['MMCS, all features', fmt(gt.mmcs), `${fmt(gt.rows)} features`],
-      ['MMCS, represented', fmt(gt.mmcsRepresented), `${fmt(d3.sum(gt.represented))} with ‖W_i‖ ≥ 0.5`],
+      ['MMCS, represented', fmt(gt.mmcsRepresented), `${fmt(d3.sum(gt.represented))} with ‖W_i‖ ≥ ${gt.representedNorm}`],
     ]));
     barChart(gs, {
       id: 'ground-truth',

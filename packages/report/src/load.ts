@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, isVsaeError, readJson, readMetrics, readRunConfig, readTable, runStatus, RUN_FILES } from '@vsae/data';
+import { InputError, isVsaeError, readJson, readMetrics, readRunConfig, readTable, REPRESENTED_NORM, runStatus, RUN_FILES } from '@vsae/data';
 import type { RunConfig, TableData } from '@vsae/data';
 import { contextWindow, evenIndices, histogram, round, roundAll, roundStats, stats, StringTable } from './_shape.js';
 import type {
@@ -356,6 +356,7 @@ function shapeGroundTruth(t: TableData, limits: ReportLimits): GroundTruthData {
     cos: roundAll(cos, limits.digits, keep),
     norm: roundAll(norm, limits.digits, keep),
     represented: keep.map((i) => rep[i]!),
+    representedNorm: REPRESENTED_NORM,
     mmcs: round(mean(all), limits.digits),
     mmcsRepresented: round(mean(all.filter((i) => rep[i])), limits.digits),
   };

@@ -146,6 +146,8 @@ export interface GroundTruthData {
   cos: Num[];
   norm: Num[];
   represented: number[];
+  /** ‖W_i‖ from which a feature counts as represented (REPRESENTED_NORM of @vsae/data). */
+  representedNorm: number;
   /** Mean best cosine over all features, and over the represented ones (null if none). */
   mmcs: Num;
   mmcsRepresented: Num;

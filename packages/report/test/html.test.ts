@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_TOKENS, makeRun } from '../../../tools/fixtures/make-run.mjs';
+import { HOSTILE_TOKENS, makeRun } from '@vsae/testkit/make-run';
 import { renderReport, writeReport } from '../src/index.js';
 import type { ReportData } from '../src/types.js';
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, readMetrics, readTable } from '@vsae/data';
-import { HOSTILE_TOKENS, makeRun, type MadeRun } from '../../../tools/fixtures/make-run.mjs';
+import { HOSTILE_TOKENS, makeRun, type MadeRun } from '@vsae/testkit/make-run';
 import { checkRunDir, DEFAULT_LIMITS, loadRun } from '../src/load.js';
 
 /** Elementwise |a − b| ≤ atol + rtol·|b| over whole arrays, null standing for NaN. */

@@ -1,6 +1,6 @@
 /**
  * The device-side training state: unit-norm decoder rows after every step, no tensor leaked per
- * step, dead-latent tracking and resampling as spec/math.md describes.
+ * step, dead-latent tracking and resampling as docs/math.md describes them ("Training schedule, dead latents and resampling").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, initBackend, randomNormalTensor, tf } from '@vsae/compute';

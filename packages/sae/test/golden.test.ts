@@ -2,7 +2,8 @@
  * One and three full training steps (forward, loss, hand-written gradients, decoder-gradient
  * projection, Adam, unit-norm rows) against the independent PyTorch reference written by
  * tools/reference/sae_step.py (autograd + torch.optim.Adam in float64). Tolerance after one
- * step: rtol 1e-5, atol 1e-7, elementwise on every parameter and Adam moment.
+ * step: rtol 1e-5, atol 1e-7, elementwise on every parameter and Adam moment (float32
+ * against float64: what one step's rounding leaves).
  * After three steps float32 rounding has compounded (the gradients of steps 2 and 3 are taken at
  * weights that already differ by ~1e-7 relative), and first-moment elements near zero — sums
  * that cancel — differ by up to ~2e-7: atol 1e-6 there, rtol unchanged.

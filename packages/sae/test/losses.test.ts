@@ -1,5 +1,5 @@
 /**
- * Loss terms against values computed by hand (spec/math.md), the closed forms against the
+ * Loss terms against values computed by hand (docs/math.md), the closed forms against the
  * dense formulas, and the hand-written backward against tfjs autodiff.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Bounded memory (issue 8): training over a dataset several times larger than --max-memory
+ * Bounded memory (docs/reliability.md): training over a dataset several times larger than --max-memory
  * keeps the data it holds within the budget. Peak RSS of a real process training on a big file
  * is compared with the same run on a small file (same model, same steps): the difference —
  * memory that grows with the data — must stay under the budget. Sizes from VSAE_STRESS
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createDatasetWriter } from '@vsae/data';
 import { tmpDir } from './helpers.js';
-import { steadyPeaks } from '../../../tools/stress/harness.mjs';
+import { steadyPeaks } from '@vsae/testkit/harness';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const child = fileURLToPath(new URL('./fixtures/train-child.mjs', import.meta.url));

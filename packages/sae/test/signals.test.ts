@@ -1,5 +1,5 @@
 /**
- * Interrupt and resume with real processes (issue 8): a training process gets SIGINT or SIGTERM
+ * Interrupt and resume with real processes (docs/reliability.md): a training process gets SIGINT or SIGTERM
  * mid-run, writes a checkpoint, marks the run interrupted and exits 130; `resume` finishes it and
  * the final weights equal an uninterrupted run's. Runs over the built package (dist/).
  */

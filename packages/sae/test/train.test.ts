@@ -1,6 +1,6 @@
 /**
  * train() end to end on real files: the run directory of the contract, determinism, resume
- * equal to an uninterrupted run, and the failure modes of issue 8.
+ * equal to an uninterrupted run, and the failure modes of docs/reliability.md.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

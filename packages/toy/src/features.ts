@@ -2,7 +2,7 @@ import type { ToyOptions } from './options.js';
 import type { UniformSource } from './rng.js';
 
 /**
- * Feature generation of the toy model of superposition (spec/math.md), in plain JS typed arrays.
+ * Feature generation of the toy model of superposition (docs/math.md, "Toy model of superposition"), in plain JS typed arrays.
  *
  * Columns are laid out `[correlated pairs | anti-correlated pairs | independent]`. Every feature
  * is present with probability p and then takes a U[0, 1] value:

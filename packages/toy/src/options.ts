@@ -1,6 +1,6 @@
 import { UsageError } from '@vsae/data';
 
-/** Options of the toy model and of the dataset made from it (defaults as spec/math.md). */
+/** Options of the toy model and of the dataset made from it (defaults: docs/math.md, "Toy model of superposition"). */
 export interface ToyOptions {
   nFeatures: number;
   nHidden: number;

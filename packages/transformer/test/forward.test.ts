@@ -8,7 +8,7 @@ import { loadModel } from '../src/index.js';
 import type { AttentionMode, LoadedModel } from '../src/index.js';
 
 const FIX = path.join(import.meta.dirname, 'fixtures');
-/** The tolerance: every hook and the logits within 1e-4 absolute of the PyTorch reference (float64). */
+/** Every hook and the logits within 1e-4 absolute of the PyTorch reference (float64): float32 math cannot match it exactly. */
 const ATOL = 1e-4;
 
 /** Compares a tensor that may hold −∞ (masked attention scores): same infinities, finite parts close. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { REPRESENTED_NORM } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 
@@ -34,7 +35,7 @@ export const command: CommandSpec = {
         '',
         'L0: active latents per row (the toy rows hold about 5 features). Explained variance: 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖².',
         'MMCS: mean over the true feature directions of the best cosine with a decoder row (1 = every feature recovered);',
-        '"repr." counts only the features the toy model represents (‖W_i‖ ≥ 0.5). VSAEs are measured on μ.',
+        `"repr." counts only the features the toy model represents (‖W_i‖ ≥ ${REPRESENTED_NORM}). VSAEs are measured on μ.`,
         '"random dictionary" is the MMCS of as many random unit directions: what a dictionary that learned nothing scores.',
         '',
         `Report: ${rel(r.report)}   Runs: ${rel(path.join(r.out, 'runs'))}   (${r.seconds.toFixed(0)} s in all)`,

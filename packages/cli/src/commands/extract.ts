@@ -30,7 +30,7 @@ export const command: CommandSpec = {
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
   },
   examples: [
-    'vsae extract --model ../shared/fixtures/tiny-random-gpt2 --hook blocks.0.mlp.hook_post --text datasets/sotu-1790-1809.txt --context 32 --max-tokens 2048 -o acts.arrow',
+    'vsae extract --model packages/transformer/test/fixtures/gpt2-tiny --hook blocks.0.mlp.hook_post --text datasets/sotu-1790-1809.txt --context 32 --max-tokens 2048 -o acts.arrow',
     'vsae extract --model gpt2 --layer 0 --act-name post --text corpus.jsonl --prepend-bos --shard-rows 65536 -o acts/',
     'vsae extract --model gelu-1l --hook blocks.0.hook_resid_mid,blocks.0.mlp.hook_post --text corpus.txt -o acts/',
   ],

@@ -1,5 +1,5 @@
 /**
- * Helpers for the reliability tests (test/reliability-*.test.ts, issue 8): run the built
+ * Helpers for the reliability tests (test/reliability-*.test.ts, docs/reliability.md): run the built
  * `vsae` bin, kill it at a chosen or random moment, measure its peak RSS, and check that every
  * file it left behind is either complete and consistent or a temporary (dot) name.
  *
@@ -14,9 +14,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, openDataset, readJson, readMetrics, readRunConfig, readSafetensors, readTable, runStatus } from '@vsae/data';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '..', '..', '..');
 export const BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'vsae.js');
-export const PEAK = path.join(ROOT, 'tools', 'stress', 'peak.mjs');
+export const PEAK = path.join(HERE, 'peak.mjs');
 export const TINY_GPT2 = path.resolve(ROOT, '..', 'shared', 'fixtures', 'tiny-random-gpt2');
 export const SOTU = path.join(ROOT, 'datasets', 'sotu-1790-1809.txt');
 export const STRESS = Boolean(process.env.VSAE_STRESS);

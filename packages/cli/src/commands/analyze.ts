@@ -8,9 +8,9 @@ import { BACKEND_OPTION, getters } from '../args.js';
 const WHAT: Record<AnalysisName, string> = {
   'feature-sparsity': 'frequency, density, mean/max, dead, histogram',
   'reconstruction-quality': 'MSE, cosine, explained variance; CE loss and KL scores with --model',
-  'dictionary-similarity': 'decoder cosines; ground truth (toy), --compare',
+  'dictionary-similarity': 'decoder cosines, toy ground truth, --compare',
   'neuron-activations': 'top and quantile examples, co-activation; logit effects with --model',
-  'latent-space': 'PCA, UMAP and DBSCAN of decoder directions (and VSAE μ)',
+  'latent-space': 'PCA, UMAP and DBSCAN of decoder directions and VSAE μ',
 };
 const FLAGS = Object.fromEntries(ANALYSIS_LIST.map((a) => [a.name, `${a.title} (${WHAT[a.name]}) → ${a.tables.map((t) => ANALYSIS_TABLES[t]).join(', ')}`]));
 

@@ -47,7 +47,11 @@ async function languageModelScores(ctx: AnalysisContext): Promise<void> {
     ctx.note('the dataset holds no complete token window, so the cross-entropy and KL metrics were skipped');
     return;
   }
-  const s = modelScores(lm, ctx.sae, hook, w.tokens, w.windows, w.length);
+  // Windows per forward: about six [windows·length, d_vocab] float32 arrays live at once (logits,
+  // log-probabilities clean and patched, the KL's temporaries), within a fifth of the budget.
+  const perWindow = 6 * 4 * w.length * lm.cfg.dVocab;
+  const batch = Math.max(1, Math.min(4, Math.floor((0.2 * ctx.plan.budgetBytes) / perWindow)));
+  const s = modelScores(lm, ctx.sae, hook, w.tokens, w.windows, w.length, batch);
   Object.assign(ctx.summary, {
     ce_loss_orig: s.ce_loss_orig,
     ce_loss_sae: s.ce_loss_sae,
@@ -58,5 +62,5 @@ async function languageModelScores(ctx: AnalysisContext): Promise<void> {
     kl_div_with_ablation: s.kl_div_with_ablation,
     kl_div_score: s.kl_div_score,
   });
-  ctx.params.ce = { windows: s.windows, tokens_per_window: s.length, hook, model: ctx.o.model, kl: 'KL(clean ‖ patched) of the next-token distributions, summed over the vocabulary, mean over every position' };
+  ctx.params.ce = { windows: s.windows, tokens_per_window: s.length, windows_per_forward: batch, hook, model: ctx.o.model, kl: 'KL(clean ‖ patched) of the next-token distributions, summed over the vocabulary, mean over every position' };
 }

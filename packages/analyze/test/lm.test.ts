@@ -8,7 +8,7 @@ import { extract } from '@vsae/extract';
 import { loadSae, train } from '@vsae/sae';
 import { loadModel } from '@vsae/transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, type AnalysisSummary } from '../src/index.js';
+import { analyze, loadLanguageModel, modelScores, type AnalysisSummary } from '../src/index.js';
 import { table, tmpDir } from './helpers.js';
 
 // A real (tiny, random) GPT-2 from the transformer package's fixtures, real activations of a
@@ -121,6 +121,22 @@ describe('with --model on a language-model run', () => {
     expectAllClose([s.kl_div_with_sae!, s.kl_div_with_ablation!], [klSae, klZero], { rtol: 1e-4, atol: 1e-7 });
     expectAllClose(s.kl_div_score!, (klZero - klSae) / klZero, { rtol: 1e-4 });
     expect(s.ce_loss_score).toBe(s.ce_loss_recovered);
+  });
+
+  it('modelScores leaves no tensor behind, and gives the same figures in one batch or several', async () => {
+    const lm = loadLanguageModel(modelDir);
+    const sae = await loadSae(run);
+    const rows = await readRows(data);
+    const start = rows.pos.indexOf(0);
+    const tokens = Int32Array.from(rows.token.slice(start, start + 16 * 3));
+    modelScores(lm, sae, HOOK, tokens, 3, 16, 4); // the model caches a few tensors (mask, W_U) on its first run
+    const before = tf.memory().numTensors;
+    const one = modelScores(lm, sae, HOOK, tokens, 3, 16, 1);
+    const all = modelScores(lm, sae, HOOK, tokens, 3, 16, 4);
+    expect(tf.memory().numTensors).toBe(before);
+    lm.model.dispose();
+    sae.dispose();
+    expectAllClose([one.ce_loss_sae, one.kl_div_with_sae, one.kl_div_with_ablation], [all.ce_loss_sae, all.kl_div_with_sae, all.kl_div_with_ablation], { rtol: 1e-5 });
   });
 
   it('logits.arrow: each latent\'s top and bottom 10 tokens of W_dec · W_U (float64 reference), with their text', async () => {

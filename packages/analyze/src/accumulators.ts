@@ -38,14 +38,14 @@ export class LatentStats {
   }
 
   /**
-   * Adds a batch of activations (row-major [rows, d_sae]) whose first row is dataset row
-   * `offset`. Values ≤ threshold do not count as firing.
+   * Adds a batch of activations (row-major [rows, d_sae]) of the dataset rows `at` (the first
+   * row's index when they are consecutive, else each row's). Values ≤ threshold do not count as firing.
    */
-  add(act: Float32Array, rows: number, offset: number, threshold: number): void {
+  add(act: Float32Array, rows: number, at: number | ArrayLike<number>, threshold: number): void {
     const { dSae, k, r, count, sum, max, topVal, topN, resVal, resRow } = this;
     for (let i = 0; i < rows; i++) {
       const base = i * dSae;
-      const row = offset + i;
+      const row = typeof at === 'number' ? at + i : at[i]!;
       for (let j = 0; j < dSae; j++) {
         const a = act[base + j]!;
         if (!(a > threshold)) continue;

@@ -1,6 +1,12 @@
-export { analyze, sampleLatents } from './analyze.js';
+export { analyze } from './analyze.js';
+export { sampleLatents } from './sample.js';
+export { Interrupted } from './passes.js';
+export { selectRows, SAMPLE_MODES } from './rows.js';
+export type { RowSelection, SampleMode } from './rows.js';
+export { ANALYSIS_MODULES } from './analyses/index.js';
+export type { AnalysisModule, AnalysisContext } from './analyses/index.js';
 export { ANALYSES } from './types.js';
-export type { AnalysisName, AnalyzeOptions, AnalyzeResult, AnalysisSummary } from './types.js';
+export type { AnalysisName, AnalyzeOptions, AnalyzeResult, AnalysisSummary, SummaryKey, SummarySource } from './types.js';
 export { ANALYZE_DEFAULTS, resolveOptions, planMemory } from './options.js';
 export type { MemoryPlan } from './options.js';
 export { LatentStats, TopPairs, histBin, quantileExamples } from './accumulators.js';
@@ -9,5 +15,5 @@ export { unitRows, transpose, encoderDecoderCosine, decoderSimilarity, sampleCos
 export type { DecoderSimilarity, BestMatch } from './similarity.js';
 export { pcaProject, pca2, umap2, kDistances, kneeEps, dbscan, embed, UMAP_EPOCHS, UMAP_PCA_DIMS } from './embedding.js';
 export type { Embedding2D } from './embedding.js';
-export { loadLanguageModel, findTokenizer, tokenText, readWindows, ceLossRecovered, logitEffects, logitPath } from './lm.js';
+export { loadLanguageModel, findTokenizer, tokenText, readWindows, modelScores, logitEffects, logitPath } from './lm.js';
 export type { LanguageModel, CeResult, LogitEffects } from './lm.js';

@@ -1,6 +1,7 @@
 /**
- * Language-model metrics (with --model): cross-entropy with the SAE's reconstruction spliced in
- * at the hook, with the hook zero-ablated, and without either (CE loss recovered), the direct
+ * Language-model metrics (with --model): cross-entropy and KL divergence of the next-token
+ * predictions with the SAE's reconstruction spliced in at the hook and with the hook
+ * zero-ablated, against the model as it is (CE loss and KL scores), the direct
  * logit effect of each decoder direction (W_dec · W_U, through W_out for an MLP hook_post), and
  * the tokenizer that turns example tokens into text.
  */
@@ -130,33 +131,82 @@ export interface CeResult {
   ce_loss_orig: number;
   ce_loss_sae: number;
   ce_loss_zero: number;
+  /** (CE_zero − CE_sae) / (CE_zero − CE_orig): SAEBench's ce_loss_score. */
   ce_loss_recovered: number;
+  /** Mean over token positions of KL(clean ‖ SAE spliced in) of the next-token distributions, nats. */
+  kl_div_with_sae: number;
+  /** The same with the hook zero-ablated. */
+  kl_div_with_ablation: number;
+  /** SAEBench's (KL_zero − KL_sae) / KL_zero: 1 when the SAE leaves the model's predictions as they were. */
+  kl_div_score: number;
   windows: number;
   length: number;
 }
 
-/** Mean CE over the windows: original, SAE spliced in at `hook`, hook zero-ablated. */
-export function ceLossRecovered(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): CeResult {
+/**
+ * The model's next-token predictions as they are, with the SAE's reconstruction spliced in at
+ * `hook`, and with the hook zero-ablated, over the same windows: mean CE (position t predicts
+ * token t+1; the mean over the windows of each window's mean) and mean KL of the clean
+ * distribution to each patched one (Σ over the vocabulary, mean over every position).
+ */
+export function modelScores(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): CeResult {
+  if (length < 2) throw new InputError(lm.dir, 'the cross-entropy metrics need token windows of at least 2 tokens');
   const splSae = (a: tf.Tensor): tf.Tensor => {
     const x = tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D;
     const out = sae.forward(x);
     tf.dispose([out.act, ...(out.logVar ? [out.logVar] : [])]);
     return tf.reshape(out.recon, a.shape);
   };
-  const sums = { orig: 0, sae: 0, zero: 0 };
+  const variants = { sae: { [hook]: splSae }, zero: { [hook]: (a: tf.Tensor) => tf.zerosLike(a) } };
+  const V = lm.cfg.dVocab;
+  const sums = { orig: 0, sae: 0, zero: 0, klSae: 0, klZero: 0 };
   for (let s = 0; s < windows; s += batch) {
     const m = Math.min(batch, windows - s);
     const ids = tokens.subarray(s * length, (s + m) * length);
     const shape = [m, length] as const;
-    const add = (k: keyof typeof sums, v: Float32Array) => v.forEach((x) => (sums[k] += x));
-    add('orig', lm.model.ceLoss(ids, { shape }));
-    add('sae', lm.model.ceLoss(ids, { shape, splice: { [hook]: splSae } }));
-    add('zero', lm.model.ceLoss(ids, { shape, splice: { [hook]: (a) => tf.zerosLike(a) } }));
+    // Targets: the flat index of token t+1 in the [m·length, V] log-probabilities of position t.
+    const idx = new Int32Array(m * (length - 1));
+    for (let b = 0, k = 0; b < m; b++) for (let t = 0; t < length - 1; t++) idx[k++] = (b * length + t) * V + ids[b * length + t + 1]!;
+    const target = tf.tensor1d(idx, 'int32');
+    const logProbs = (splice: Record<string, (a: tf.Tensor) => tf.Tensor>): tf.Tensor2D => {
+      const { logits } = lm.model.run(ids, { shape, logits: true, splice });
+      const lp = tf.tidy(() => tf.logSoftmax(tf.reshape(logits!, [m * length, V])) as tf.Tensor2D);
+      logits!.dispose();
+      return lp;
+    };
+    const ceSum = (lp: tf.Tensor2D): number => tf.tidy(() => -tf.sum(tf.gather(tf.reshape(lp, [-1]), target)).dataSync()[0]! / (length - 1));
+    const clean = logProbs({});
+    try {
+      sums.orig += ceSum(clean);
+      for (const k of ['sae', 'zero'] as const) {
+        const lp = logProbs(variants[k]);
+        sums[k] += ceSum(lp);
+        const kl = tf.tidy(() => tf.sum(tf.mul(tf.exp(clean), tf.sub(clean, lp))).dataSync()[0]!);
+        if (k === 'sae') sums.klSae += kl;
+        else sums.klZero += kl;
+        lp.dispose();
+      }
+    } finally {
+      clean.dispose();
+      target.dispose();
+    }
   }
   const orig = sums.orig / windows;
   const saeCe = sums.sae / windows;
   const zero = sums.zero / windows;
-  return { ce_loss_orig: orig, ce_loss_sae: saeCe, ce_loss_zero: zero, ce_loss_recovered: (zero - saeCe) / (zero - orig), windows, length };
+  const klSae = sums.klSae / (windows * length);
+  const klZero = sums.klZero / (windows * length);
+  return {
+    ce_loss_orig: orig,
+    ce_loss_sae: saeCe,
+    ce_loss_zero: zero,
+    ce_loss_recovered: (zero - saeCe) / (zero - orig),
+    kl_div_with_sae: klSae,
+    kl_div_with_ablation: klZero,
+    kl_div_score: (klZero - klSae) / klZero,
+    windows,
+    length,
+  };
 }
 
 /**

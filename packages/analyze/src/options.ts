@@ -3,6 +3,7 @@
  * (exit 2) with a sentence naming the flag.
  */
 import { UsageError } from '@vsae/data';
+import { SAMPLE_MODES } from './rows.js';
 import { ANALYSES, type AnalysisName, type AnalyzeOptions } from './types.js';
 
 export const ANALYZE_DEFAULTS = {
@@ -32,8 +33,8 @@ export const ANALYZE_DEFAULTS = {
   dbscanMinPts: 5,
 } as const;
 
-export type ResolvedOptions = Required<Omit<AnalyzeOptions, 'compare' | 'model' | 'out' | 'backend' | 'stdin' | 'log' | 'umapEpochs'>> &
-  Pick<AnalyzeOptions, 'compare' | 'model' | 'backend' | 'stdin' | 'umapEpochs'> & {
+export type ResolvedOptions = Required<Omit<AnalyzeOptions, 'compare' | 'model' | 'out' | 'backend' | 'stdin' | 'log' | 'umapEpochs' | 'latents' | 'signal'>> &
+  Pick<AnalyzeOptions, 'compare' | 'model' | 'backend' | 'stdin' | 'umapEpochs' | 'latents' | 'signal'> & {
     out: string;
     log: NodeJS.WriteStream;
     analyses: AnalysisName[];
@@ -54,6 +55,9 @@ export function resolveOptions(o: AnalyzeOptions, defaultOut: string): ResolvedO
     input: o.input,
     analyses,
     nSamples: o.nSamples ?? ANALYZE_DEFAULTS.nSamples,
+    sample: o.sample ?? 'first',
+    skipBadRows: o.skipBadRows ?? false,
+    latents: o.latents,
     compare: o.compare,
     model: o.model,
     out: o.out ?? defaultOut,
@@ -71,6 +75,7 @@ export function resolveOptions(o: AnalyzeOptions, defaultOut: string): ResolvedO
     quiet: o.quiet ?? false,
     stdin: o.stdin,
     log: o.log ?? process.stderr,
+    signal: o.signal,
   };
   need(isInt(r.nSamples, 0), `--n-samples must be a whole number ≥ 0 (0 = every row), got ${r.nSamples}`);
   need(typeof r.maxMemoryMb === 'number' && Number.isFinite(r.maxMemoryMb) && r.maxMemoryMb >= 8, `--max-memory must be at least 8 (MiB), got ${r.maxMemoryMb}`);
@@ -83,6 +88,11 @@ export function resolveOptions(o: AnalyzeOptions, defaultOut: string): ResolvedO
   need(r.umapEpochs === undefined || isInt(r.umapEpochs, 1), `--umap-epochs must be a whole number ≥ 1, got ${r.umapEpochs}`);
   need(isInt(r.ceWindows, 1), `--ce-windows must be a whole number ≥ 1, got ${r.ceWindows}`);
   need(Number.isSafeInteger(r.seed), `--seed must be a whole number, got ${r.seed}`);
+  need(SAMPLE_MODES.includes(r.sample), `--sample must be first or random, got ${String(r.sample)}`);
+  need(r.latents === undefined || r.latents.every((j) => isInt(j, 0)), `--latents must be latent numbers ≥ 0 (e.g. 3,17,42), got ${r.latents?.join(',')}`);
+  // --compare compares dictionaries, which is the dictionary-similarity analysis: asking for
+  // other analyses only would silently skip it.
+  need(r.compare === undefined || analyses.includes('dictionary-similarity'), '--compare needs the dictionary-similarity analysis: add --dictionary-similarity (or give no analysis flag, for all five)');
   return r;
 }
 

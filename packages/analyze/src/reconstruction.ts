@@ -33,8 +33,8 @@ export class ReconStats {
     this.rowCos = new Float32Array(rowCap);
   }
 
-  /** x and x̂ row-major [rows, d_in]; the first row is dataset row `offset`. */
-  add(x: Float32Array, xHat: Float32Array, rows: number, offset: number): void {
+  /** x and x̂ row-major [rows, d_in] of the dataset rows `at` (the first row's index, or each row's). */
+  add(x: Float32Array, xHat: Float32Array, rows: number, at: number | ArrayLike<number>): void {
     const d = this.dIn;
     for (let i = 0; i < rows; i++) {
       let se = 0;
@@ -65,7 +65,7 @@ export class ReconStats {
         this.ratioN++;
       }
       if (this.kept < this.rowCap) {
-        this.rowIndex[this.kept] = offset + i;
+        this.rowIndex[this.kept] = typeof at === 'number' ? at + i : at[i]!;
         this.rowMse[this.kept] = mse;
         this.rowCos[this.kept] = cos;
         this.kept++;

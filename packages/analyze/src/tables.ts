@@ -24,22 +24,20 @@ export class TableWriter {
   }
 }
 
-/** features.arrow: one row per latent. */
-export function featureColumns(s: LatentStats, rows: number, hist: Int32Array, bins: number, encDec: Float32Array, meanVar: Float32Array | undefined): Columns {
-  const d = s.dSae;
-  const frequency = Float64Array.from(s.count, (c) => c / rows);
-  const hists: Int32Array[] = [];
-  for (let j = 0; j < d; j++) hists.push(hist.subarray(j * bins, (j + 1) * bins));
+/** features.arrow: one row per latent (of `only`, ascending, when given). */
+export function featureColumns(s: LatentStats, rows: number, hist: Int32Array, bins: number, encDec: Float32Array, meanVar: Float32Array | undefined, only?: Int32Array): Columns {
+  const ids = only ?? Int32Array.from({ length: s.dSae }, (_, j) => j);
+  const frequency = Float64Array.from(ids, (j) => s.count[j]! / rows);
   return {
-    latent: Int32Array.from({ length: d }, (_, j) => j),
+    latent: Int32Array.from(ids),
     frequency,
     log10_density: Float64Array.from(frequency, (f) => Math.log10(f + 1e-10)),
-    mean_act: Float32Array.from(s.count, (c, j) => (c > 0 ? s.sum[j]! / c : NaN)),
-    max_act: Float32Array.from(s.max),
-    dead: { type: 'bool', values: Array.from(s.count, (c) => c === 0) },
-    enc_dec_cos: encDec,
-    hist_counts: { type: 'list<int32>', values: hists },
-    ...(meanVar ? { mean_var: meanVar } : {}),
+    mean_act: Float32Array.from(ids, (j) => (s.count[j]! > 0 ? s.sum[j]! / s.count[j]! : NaN)),
+    max_act: Float32Array.from(ids, (j) => s.max[j]!),
+    dead: { type: 'bool', values: Array.from(ids, (j) => s.count[j] === 0) },
+    enc_dec_cos: Float32Array.from(ids, (j) => encDec[j]!),
+    hist_counts: { type: 'list<int32>', values: Array.from(ids, (j) => hist.subarray(j * bins, (j + 1) * bins)) },
+    ...(meanVar ? { mean_var: Float32Array.from(ids, (j) => meanVar[j]!) } : {}),
   };
 }
 
@@ -68,10 +66,10 @@ export interface Example {
   activation: number;
 }
 
-/** Every live latent's top-k examples and its quantile samples. */
-export function collectExamples(s: LatentStats, quantiles: readonly number[], perQuantile: number): Example[] {
+/** Every live latent's (of `only`, when given) top-k examples and its quantile samples. */
+export function collectExamples(s: LatentStats, quantiles: readonly number[], perQuantile: number, only?: Int32Array): Example[] {
   const out: Example[] = [];
-  for (let j = 0; j < s.dSae; j++) {
+  for (const j of only ?? Int32Array.from({ length: s.dSae }, (_, i) => i)) {
     if (s.count[j] === 0) continue;
     s.top(j).forEach((t, rank) => out.push({ latent: j, kind: 'top', rank, quantile: null, row: t.row, activation: t.value }));
     for (const q of quantileExamples(s.sample(j), quantiles, perQuantile)) {

@@ -3,9 +3,11 @@
  * The files written are those of packages/data/CONTRACTS.md §3.
  */
 
-/** The five analyses, in the order they are reported. */
-export const ANALYSES = ['feature-sparsity', 'reconstruction-quality', 'dictionary-similarity', 'neuron-activations', 'latent-space'] as const;
-export type AnalysisName = (typeof ANALYSES)[number];
+import { ANALYSIS_NAMES, type AnalysisName } from '@vsae/data';
+
+export type { AnalysisName };
+/** The five analyses, in the order they run and are reported (ANALYSIS_LIST of @vsae/data has their tables). */
+export const ANALYSES: readonly AnalysisName[] = ANALYSIS_NAMES;
 
 export interface AnalyzeOptions {
   /** Run directory (vsae run or SAELens directory with cfg.json + sae_weights.safetensors). */
@@ -14,8 +16,14 @@ export interface AnalyzeOptions {
   input: string;
   /** Analyses to run (default: all five). */
   analyses?: readonly AnalysisName[] | undefined;
-  /** Rows analysed: the first N of the dataset (default 100000; 0 = every row). */
+  /** Rows analysed: N of the dataset (default 100000; 0 = every row). */
   nSamples?: number | undefined;
+  /** Which N rows: the first N (default), or a uniform random sample of N drawn with `seed`. */
+  sample?: 'first' | 'random' | undefined;
+  /** Leave rows holding NaN/Inf out (counted in parameters.skipped_rows) instead of stopping at the first. */
+  skipBadRows?: boolean | undefined;
+  /** Latents the per-latent tables (features, top_examples, logits) hold; default all. */
+  latents?: readonly number[] | undefined;
   /** Second run whose dictionary is compared with this one (MMCS both ways). */
   compare?: string | undefined;
   /** Model directory for the language-model metrics (CE loss recovered, logit effects, token text). */
@@ -49,9 +57,15 @@ export interface AnalyzeOptions {
   stdin?: NodeJS.ReadableStream | undefined;
   /** Where progress and warnings go (default process.stderr). */
   log?: NodeJS.WriteStream | undefined;
+  /** Stops the analysis (between batches) when aborted: it then throws Interrupted and writes nothing. */
+  signal?: AbortSignal | undefined;
 }
 
-/** summary.json (CONTRACTS.md §3): keys that do not apply are absent. */
+/**
+ * summary.json (CONTRACTS.md §3). The top-level figures are this run's only; keys that do not
+ * apply, or whose analysis did not run this time, are absent. Figures of earlier runs of the
+ * other analyses are kept under `sources`.
+ */
 export interface AnalysisSummary {
   run: string;
   arch: string;
@@ -59,6 +73,8 @@ export interface AnalysisSummary {
   d_sae: number;
   n_rows: number;
   percent_dead_neurons?: number;
+  /** Share of latents that fired on at least one analysed row (1 − percent_dead_neurons / 100). */
+  frac_alive?: number;
   median_activation_frequency?: number;
   mse_mean?: number;
   mse_std?: number;
@@ -81,11 +97,32 @@ export interface AnalysisSummary {
   ce_loss_sae?: number;
   ce_loss_zero?: number;
   ce_loss_recovered?: number;
+  /** SAEBench's name for ce_loss_recovered (the same number). */
+  ce_loss_score?: number;
+  kl_div_with_sae?: number;
+  kl_div_with_ablation?: number;
+  /** (KL_zero − KL_sae) / KL_zero over the next-token distributions (SAEBench). */
+  kl_div_score?: number;
+  /** The analyses run this time. */
   analyses: AnalysisName[];
+  /** Figures kept from earlier runs of analyses not run this time, each with the run it came from. */
+  sources?: Record<string, SummarySource>;
   created: string;
   /** How the numbers were made: rows, batch size, samples, UMAP/DBSCAN settings, what was skipped and why. */
   parameters: Record<string, unknown>;
 }
+
+/** A figure of an earlier analysis run. */
+export interface SummarySource {
+  analysis: AnalysisName;
+  n_rows: number;
+  value: number;
+}
+
+/** The numeric figures of a summary. */
+export type SummaryKey = {
+  [K in keyof AnalysisSummary]-?: AnalysisSummary[K] extends number | undefined ? (K extends 'd_in' | 'd_sae' | 'n_rows' ? never : K) : never;
+}[keyof AnalysisSummary];
 
 export interface AnalyzeResult {
   summary: AnalysisSummary;

@@ -7,8 +7,8 @@ import { createDatasetWriter, openDataset, readJson } from '@vsae/data';
 import { loadSae, train } from '@vsae/sae';
 import { makeToyDataset } from '@vsae/toy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, type AnalysisSummary } from '../src/index.js';
-import { table, tmpDir } from './helpers.js';
+import { analyze, Interrupted, selectRows, type AnalysisSummary } from '../src/index.js';
+import { table, tmpDir, writeRows } from './helpers.js';
 
 // A real toy dataset and real (short) training runs, analysed and checked against a direct
 // computation: every row encoded at once with loadSae, statistics recomputed from scratch.
@@ -66,11 +66,16 @@ describe('a toy run', () => {
     expect(fields('embedding.arrow')).toEqual(['kind:utf8', 'id:int32', 'pca_x:float32', 'pca_y:float32', 'umap_x:float32', 'umap_y:float32', 'cluster:int32']);
     const s = readJson<AnalysisSummary>(path.join(A(runSae), 'summary.json'));
     expect(Object.keys(s).sort()).toEqual([
-      'analyses', 'arch', 'cosine_sim_mean', 'cosine_sim_std', 'created', 'd_in', 'd_sae', 'explained_variance', 'l0', 'l2_ratio', 'max_cosine_sim', 'mean_coactivation',
+      'analyses', 'arch', 'cosine_sim_mean', 'cosine_sim_std', 'created', 'd_in', 'd_sae', 'explained_variance', 'frac_alive', 'l0', 'l2_ratio', 'max_cosine_sim', 'mean_coactivation',
       'mean_cosine_sim', 'mean_diagonal_alignment', 'median_activation_frequency', 'mmcs', 'mmcs_represented', 'mse_mean', 'mse_median', 'mse_std', 'n_clusters', 'n_rows', 'parameters', 'percent_dead_neurons', 'run',
     ]);
     expect(s.n_rows).toBe(ROWS);
     expect(s.analyses).toEqual(['feature-sparsity', 'reconstruction-quality', 'dictionary-similarity', 'neuron-activations', 'latent-space']);
+    expect(s.sources).toBeUndefined();
+    // frac_alive: the share of latents that fired on some row, from the same count as the dead share.
+    const dead = table(A(runSae), 'features.arrow').column('dead').filter(Boolean).length;
+    expect(s.frac_alive).toBe((s.d_sae - dead) / s.d_sae);
+    expect(s.frac_alive).toBeCloseTo(1 - s.percent_dead_neurons! / 100, 12);
   });
 
   it('features.arrow equals a direct computation over every row (frequency, mean, max, histogram)', () => {
@@ -221,10 +226,11 @@ describe('a VSAE run', () => {
     await analyze({ run: runVsae, input: toy, quiet: true, umapEpochs: 50, muRows: 200, analyses: ['latent-space'] });
     const after = table(A(runVsae), 'embedding.arrow');
     for (const c of ['umap_x', 'umap_y', 'pca_x', 'pca_y', 'cluster']) expect(after.numbers(c)).toEqual(before.numbers(c));
-    // A rerun of one analysis keeps the other analyses' summary keys.
+    // A rerun of one analysis holds its own figures; the other analyses' are kept under sources.
     const s2 = readJson<AnalysisSummary>(path.join(A(runVsae), 'summary.json'));
-    expect(s2.percent_dead_neurons).toBe(s.percent_dead_neurons);
-    expect(s2.analyses).toEqual(['feature-sparsity', 'latent-space']);
+    expect(s2.percent_dead_neurons).toBeUndefined();
+    expect(s2.sources?.percent_dead_neurons).toEqual({ analysis: 'feature-sparsity', n_rows: ROWS, value: s.percent_dead_neurons });
+    expect(s2.analyses).toEqual(['latent-space']);
   });
 });
 
@@ -269,6 +275,173 @@ describe('inputs and options', () => {
     expect(r.summary.mmcs_b_to_a).toBeCloseTo(1, 6);
     const t = table(out, 'compare.arrow');
     expect(t.column('best_latent')).toEqual(t.column('latent'));
+  });
+});
+
+/** Latent counts of the rows `rows` of the direct encoding. */
+function directCounts(rows: ArrayLike<number>): Float64Array {
+  const { act, dSae } = direct;
+  const count = new Float64Array(dSae);
+  for (let r = 0; r < rows.length; r++) {
+    const i = rows[r]!;
+    for (let j = 0; j < dSae; j++) if (act[i * dSae + j]! > 1e-8) count[j]!++;
+  }
+  return count;
+}
+
+/** A log stream that records what is written, as a terminal (isTTY) or not. */
+function recorder(isTTY: boolean, onWrite?: (s: string) => void): NodeJS.WriteStream & { text: string } {
+  const w = { text: '', isTTY, write(s: string) { w.text += s; onWrite?.(s); return true; } };
+  return w as unknown as NodeJS.WriteStream & { text: string };
+}
+
+describe('a partial re-analysis', () => {
+  it('holds only its own figures at the top level; earlier ones go under sources with their row count', async () => {
+    const out = path.join(tmp, 'partial');
+    await analyze({ run: runSae, input: toy, out, quiet: true, umapEpochs: 30, analyses: ['feature-sparsity', 'reconstruction-quality', 'dictionary-similarity'] });
+    const r = await analyze({ run: runSae, input: toy, out, quiet: true, nSamples: 10, analyses: ['feature-sparsity'] });
+    const s = readJson<AnalysisSummary>(path.join(out, 'summary.json'));
+    for (const x of [r.summary, s]) {
+      expect(x.n_rows).toBe(10);
+      expect(x.analyses).toEqual(['feature-sparsity']);
+      expect(typeof x.percent_dead_neurons).toBe('number');
+      for (const k of ['mmcs', 'explained_variance', 'mse_mean', 'mean_cosine_sim'] as const) expect(x[k], k).toBeUndefined();
+      expect(x.sources?.mmcs).toEqual({ analysis: 'dictionary-similarity', n_rows: ROWS, value: summary.mmcs });
+      expect(x.sources?.explained_variance).toEqual({ analysis: 'reconstruction-quality', n_rows: ROWS, value: summary.explained_variance });
+      // l0 and the dead share were computed again now: not kept from before.
+      expect(x.sources?.l0).toBeUndefined();
+      expect(x.sources?.percent_dead_neurons).toBeUndefined();
+    }
+    expect(table(out, 'features.arrow').metadata['vsae:n_rows']).toBe('10');
+  });
+});
+
+describe('rows holding NaN', () => {
+  const bad = path.join(tmp, 'nan.arrow');
+  const N = 100;
+  beforeAll(async () => {
+    const x = direct.x.slice(0, N * direct.dIn);
+    x[0 * direct.dIn + 3] = NaN;
+    x[7 * direct.dIn + 0] = Infinity;
+    await writeRows(bad, x, direct.dIn, { batchRows: 16 });
+    const late = direct.x.slice(0, N * direct.dIn);
+    late[40 * direct.dIn + 1] = NaN;
+    await writeRows(path.join(tmp, 'nan-late.arrow'), late, direct.dIn);
+  });
+
+  it('stop with a hint that works: --skip-bad-rows, never "--n-samples 0" (which means every row)', async () => {
+    const err = await analyze({ run: runSae, input: bad, out: path.join(tmp, 'nan-out'), quiet: true, analyses: ['feature-sparsity'] }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/nan\.arrow: row 0 holds NaN in "act"; pass --skip-bad-rows/);
+    expect(String(err)).not.toMatch(/--n-samples 0/);
+    const late = await analyze({ run: runSae, input: path.join(tmp, 'nan-late.arrow'), out: path.join(tmp, 'nan-out'), quiet: true, analyses: ['feature-sparsity'] }).catch((e: Error) => e);
+    expect(String(late)).toMatch(/row 40 holds NaN .*--skip-bad-rows.*--n-samples 40/);
+    expect(fs.existsSync(path.join(tmp, 'nan-out'))).toBe(false);
+  });
+
+  it('--skip-bad-rows leaves them out of every figure and counts them', async () => {
+    const out = path.join(tmp, 'nan-skip');
+    const r = await analyze({ run: runSae, input: bad, out, quiet: true, skipBadRows: true, analyses: ['feature-sparsity', 'reconstruction-quality', 'neuron-activations'] });
+    expect(r.summary.n_rows).toBe(N - 2);
+    expect(r.summary.parameters.skipped_rows).toBe(2);
+    expect(r.warnings.join('\n')).toMatch(/left out 2 of 100 rows holding NaN or Inf \(the first is row 0\)/);
+    const good = Array.from({ length: N }, (_, i) => i).filter((i) => i !== 0 && i !== 7);
+    expect(table(out, 'features.arrow').numbers('frequency')).toEqual(Float64Array.from(directCounts(good), (c) => c / good.length));
+    expect(table(out, 'reconstruction.arrow').numbers('row')).toEqual(Float64Array.from(good));
+    expect(Number.isFinite(r.summary.explained_variance)).toBe(true);
+    const rows = table(out, 'top_examples.arrow').numbers('row');
+    expect(rows.every((v) => v !== 0 && v !== 7)).toBe(true);
+  });
+});
+
+describe('--sample random and --latents', () => {
+  it('random: a seeded uniform sample of N rows, the same for the same seed, analysed exactly', async () => {
+    const out = path.join(tmp, 'random');
+    const r = await analyze({ run: runSae, input: toy, out, quiet: true, nSamples: 500, sample: 'random', seed: 7, analyses: ['feature-sparsity', 'reconstruction-quality'] });
+    expect(r.summary.n_rows).toBe(500);
+    expect(r.summary.parameters.sample).toBe('random');
+    const rows = table(out, 'reconstruction.arrow').numbers('row');
+    expect(rows).toEqual(selectRows(ROWS, 500, 'random', 7).indices);
+    expect(new Set(rows).size).toBe(500);
+    expect(rows[rows.length - 1]).toBeGreaterThan(2500); // not the first 500
+    expect(table(out, 'features.arrow').numbers('frequency')).toEqual(Float64Array.from(directCounts(rows), (c) => c / 500));
+    // MSE row by row against the direct reconstruction of those rows.
+    const { x, recon, dIn } = direct;
+    const mse = Float64Array.from(rows, (i) => {
+      let s2 = 0;
+      for (let k = 0; k < dIn; k++) s2 += (recon[i * dIn + k]! - x[i * dIn + k]!) ** 2;
+      return s2 / dIn;
+    });
+    expectAllClose(table(out, 'reconstruction.arrow').numbers('mse'), mse, { rtol: 1e-5, atol: 1e-9 });
+    const again = path.join(tmp, 'random-again');
+    await analyze({ run: runSae, input: toy, out: again, quiet: true, nSamples: 500, sample: 'random', seed: 7, analyses: ['reconstruction-quality'] });
+    expect(table(again, 'reconstruction.arrow').numbers('row')).toEqual(rows);
+    const other = path.join(tmp, 'random-other');
+    await analyze({ run: runSae, input: toy, out: other, quiet: true, nSamples: 500, sample: 'random', seed: 8, analyses: ['reconstruction-quality'] });
+    expect(table(other, 'reconstruction.arrow').numbers('row')).not.toEqual(rows);
+  });
+
+  it('selectRows: distinct ascending rows, each row about equally likely', () => {
+    const hits = new Float64Array(50);
+    for (let seed = 0; seed < 2000; seed++) {
+      const s = selectRows(50, 10, 'random', seed);
+      const idx = Array.from(s.indices!);
+      expect(idx.length).toBe(10);
+      expect(idx).toEqual([...new Set(idx)].sort((a, b) => a - b));
+      expect(s.end).toBe(idx[9]! + 1);
+      for (const i of idx) hits[i]!++;
+    }
+    // Each row is chosen with probability 10/50: 400 of 2000 draws, binomial sd ≈ 17.9.
+    for (const h of hits) expect(Math.abs(h - 400)).toBeLessThan(5 * 17.9);
+    expect(selectRows(50, 0, 'random', 1)).toMatchObject({ count: 50, indices: undefined });
+    expect(selectRows(50, 80, 'random', 1)).toMatchObject({ count: 50, indices: undefined });
+  });
+
+  it('--latents restricts features.arrow and top_examples.arrow to those latents (the figures stay over all)', async () => {
+    const out = path.join(tmp, 'latents');
+    const r = await analyze({ run: runSae, input: toy, out, quiet: true, latents: [17, 3, 42, 3], analyses: ['feature-sparsity', 'neuron-activations'] });
+    const f = table(out, 'features.arrow');
+    expect(Array.from(f.numbers('latent'))).toEqual([3, 17, 42]);
+    expect(Array.from(f.numbers('frequency'))).toEqual([3, 17, 42].map((j) => table(A(runSae), 'features.arrow').numbers('frequency')[j]));
+    const ex = new Set(table(out, 'top_examples.arrow').numbers('latent'));
+    expect([...ex].every((j) => [3, 17, 42].includes(j))).toBe(true);
+    expect(r.summary.percent_dead_neurons).toBe(summary.percent_dead_neurons);
+    await expect(analyze({ run: runSae, input: toy, out, quiet: true, latents: [160] })).rejects.toThrow(/--latents 160 is not a latent of this run: it has 160/);
+  });
+});
+
+describe('output and interruption', () => {
+  it('-o naming a file: one clear error, nothing written', async () => {
+    const file = path.join(tmp, 'afile');
+    fs.writeFileSync(file, 'keep me');
+    await expect(analyze({ run: runSae, input: toy, out: file, quiet: true })).rejects.toThrow(/afile: is a file; -o names the folder/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('--compare without dictionary-similarity is refused (a usage mistake), not ignored', async () => {
+    await expect(analyze({ run: runSae, input: toy, quiet: true, compare: runSae, analyses: ['feature-sparsity'] })).rejects.toThrow(/--compare needs the dictionary-similarity analysis/);
+  });
+
+  it('on a terminal, every progress line is ended before analyze returns (nothing is glued to it)', async () => {
+    const log = recorder(true);
+    await analyze({ run: runSae, input: toy, out: path.join(tmp, 'tty'), log, analyses: ['feature-sparsity'] });
+    expect(log.text).toMatch(/analyze pass 2\/2/);
+    expect(log.text.endsWith('\n')).toBe(true);
+    // Each \r redraw of a bar is followed by a newline before anything else starts.
+    for (const line of log.text.split('\n').slice(0, -1)) expect(line.startsWith('\r') || line.startsWith('vsae analyze')).toBe(true);
+  });
+
+  it('an interruption writes nothing: the earlier analysis stays as it was, no staging folder is left', async () => {
+    const out = path.join(tmp, 'interrupted');
+    await analyze({ run: runSae, input: toy, out, quiet: true, nSamples: 1000, analyses: ['feature-sparsity', 'reconstruction-quality'] });
+    const before = Object.fromEntries(fs.readdirSync(out).map((f) => [f, fs.readFileSync(path.join(out, f))]));
+    const ctl = new AbortController();
+    const log = recorder(false, (s) => {
+      if (s.includes('analyze pass 1')) ctl.abort();
+    });
+    const err = await analyze({ run: runSae, input: toy, out, log, signal: ctl.signal, maxMemoryMb: 8 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Interrupted);
+    expect(fs.readdirSync(out).sort()).toEqual(Object.keys(before).sort());
+    for (const [f, b] of Object.entries(before)) expect(fs.readFileSync(path.join(out, f)).equals(b), f).toBe(true);
   });
 });
 

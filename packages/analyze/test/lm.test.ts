@@ -8,7 +8,7 @@ import { extract } from '@vsae/extract';
 import { loadSae, train } from '@vsae/sae';
 import { loadModel } from '@vsae/transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, type AnalysisSummary } from '../src/index.js';
+import { analyze, loadLanguageModel, modelScores, type AnalysisSummary } from '../src/index.js';
 import { table, tmpDir } from './helpers.js';
 
 // A real (tiny, random) GPT-2 from the transformer package's fixtures, real activations of a
@@ -73,6 +73,70 @@ describe('with --model on a language-model run', () => {
     expect(s.ce_loss_recovered).toBeCloseTo((s.ce_loss_zero! - s.ce_loss_sae!) / (s.ce_loss_zero! - s.ce_loss_orig!), 12);
     expectAllClose(s.ce_loss_recovered!, (zero - withSae) / (zero - orig), { rtol: 1e-5 });
     expect(s.parameters.ce).toMatchObject({ windows: 8, tokens_per_window: 16, hook: HOOK });
+  });
+
+  it('KL scores: KL(clean ‖ patched) of the next-token distributions, by hand in float64 on the model\'s logits; ce_loss_score is ce_loss_recovered', async () => {
+    const rows = await readRows(data);
+    const windows: number[][] = [];
+    for (let i = 0; i < rows.seq.length && windows.length < 8; i++) {
+      if (rows.pos[i] !== 0) continue;
+      const w = rows.token.slice(i, i + 16);
+      if (rows.seq.slice(i, i + 16).every((q) => q === rows.seq[i]) && w.length === 16) windows.push(w);
+    }
+    const { model } = await loadModel(modelDir);
+    const sae = await loadSae(run);
+    const ids = Int32Array.from(windows.flat());
+    const shape = [windows.length, 16] as const;
+    const logits = (splice: Record<string, (a: tf.Tensor) => tf.Tensor>): Float32Array => {
+      const r = model.run(ids, { shape, logits: true, splice });
+      const v = r.logits!.dataSync() as Float32Array;
+      r.logits!.dispose();
+      return v;
+    };
+    const clean = logits({});
+    const withSae = logits({ [HOOK]: (a) => tf.reshape(sae.forward(tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D).recon, a.shape) });
+    const zero = logits({ [HOOK]: (a) => tf.zerosLike(a) });
+    const V = clean.length / ids.length;
+    model.dispose();
+    sae.dispose();
+    const logSoftmax = (l: Float32Array, at: number): Float64Array => {
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) m = Math.max(m, l[at + v]!);
+      let z = 0;
+      for (let v = 0; v < V; v++) z += Math.exp(l[at + v]! - m);
+      return Float64Array.from({ length: V }, (_, v) => l[at + v]! - m - Math.log(z));
+    };
+    const meanKl = (patched: Float32Array): number => {
+      let s2 = 0;
+      for (let t = 0; t < ids.length; t++) {
+        const p = logSoftmax(clean, t * V);
+        const q = logSoftmax(patched, t * V);
+        for (let v = 0; v < V; v++) s2 += Math.exp(p[v]!) * (p[v]! - q[v]!);
+      }
+      return s2 / ids.length;
+    };
+    const klSae = meanKl(withSae);
+    const klZero = meanKl(zero);
+    expect(klZero).toBeGreaterThan(klSae);
+    expectAllClose([s.kl_div_with_sae!, s.kl_div_with_ablation!], [klSae, klZero], { rtol: 1e-4, atol: 1e-7 });
+    expectAllClose(s.kl_div_score!, (klZero - klSae) / klZero, { rtol: 1e-4 });
+    expect(s.ce_loss_score).toBe(s.ce_loss_recovered);
+  });
+
+  it('modelScores leaves no tensor behind, and gives the same figures in one batch or several', async () => {
+    const lm = loadLanguageModel(modelDir);
+    const sae = await loadSae(run);
+    const rows = await readRows(data);
+    const start = rows.pos.indexOf(0);
+    const tokens = Int32Array.from(rows.token.slice(start, start + 16 * 3));
+    modelScores(lm, sae, HOOK, tokens, 3, 16, 4); // the model caches a few tensors (mask, W_U) on its first run
+    const before = tf.memory().numTensors;
+    const one = modelScores(lm, sae, HOOK, tokens, 3, 16, 1);
+    const all = modelScores(lm, sae, HOOK, tokens, 3, 16, 4);
+    expect(tf.memory().numTensors).toBe(before);
+    lm.model.dispose();
+    sae.dispose();
+    expectAllClose([one.ce_loss_sae, one.kl_div_with_sae, one.kl_div_with_ablation], [all.ce_loss_sae, all.kl_div_with_sae, all.kl_div_with_ablation], { rtol: 1e-5 });
   });
 
   it('logits.arrow: each latent\'s top and bottom 10 tokens of W_dec · W_U (float64 reference), with their text', async () => {

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readTable } from '@vsae/data';
 import { train } from '@vsae/sae';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
+import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 
 // End-to-end: the real, built bin on a real toy dataset and a real (short) training run.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-analyze-'));
@@ -31,6 +32,63 @@ describe('vsae analyze', () => {
     expect(fs.readdirSync(path.join(tmp, 'runs/sae/analysis')).sort()).toEqual(TABLES);
     expect(readTable(path.join(tmp, 'runs/sae/analysis/features.arrow')).numRows).toBe(160);
   });
+
+  it('a partial re-analysis prints and writes only its own figures (the earlier ones under sources)', () => {
+    const r = vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--n-samples', '10', '--feature-sparsity']);
+    expect(r.status, r.stderr).toBe(0);
+    const last = r.stderr.trimEnd().split('\n').at(-1)!;
+    expect(last).toMatch(/^vsae analyze: 1 analysis of 10 rows → runs\/sae\/analysis \(2 files\); L0 [\d.]+, dead [\d.]+%; \d+s$/);
+    const s = JSON.parse(fs.readFileSync(path.join(tmp, 'runs/sae/analysis/summary.json'), 'utf8'));
+    expect(s).toMatchObject({ n_rows: 10, analyses: ['feature-sparsity'] });
+    expect(s.mmcs).toBeUndefined();
+    expect(s.explained_variance).toBeUndefined();
+    expect(s.sources.mmcs).toMatchObject({ analysis: 'dictionary-similarity', n_rows: 3000 });
+    expect(s.sources.explained_variance).toMatchObject({ analysis: 'reconstruction-quality', n_rows: 3000 });
+    // The tables of the analyses not rerun are still there (their figures are the sources').
+    expect(fs.existsSync(path.join(tmp, 'runs/sae/analysis/similarity.arrow'))).toBe(true);
+  });
+
+  it('--sample random --seed and --latents reach the analysis', () => {
+    const r = vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--json', '-q', '-o', 'sampled', '--n-samples', '400', '--sample', 'random', '--seed', '3', '--latents', '5,2,9', '--feature-sparsity', '--neuron-activations']);
+    expect(r.status, r.stderr).toBe(0);
+    const s = JSON.parse(r.out);
+    expect(s).toMatchObject({ n_rows: 400, parameters: { sample: 'random', seed: 3, latents: [2, 5, 9] } });
+    expect(typeof s.frac_alive).toBe('number');
+    expect(Array.from(readTable(path.join(tmp, 'sampled/features.arrow')).numbers('latent'))).toEqual([2, 5, 9]);
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--latents', '3,x']), 2, /--latents takes latent numbers separated by commas/);
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--sample', 'middle']), 2, /--sample must be one of first, random/);
+  });
+
+  it('-o naming an existing file: one line, exit 1, the file untouched', () => {
+    fs.writeFileSync(path.join(tmp, 'afile'), 'keep');
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '-o', 'afile']), 1, /afile: is a file; -o names the folder/);
+    expect(fs.readFileSync(path.join(tmp, 'afile'), 'utf8')).toBe('keep');
+  });
+
+  it('--compare without --dictionary-similarity is a usage mistake (exit 2), not silently ignored', () => {
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--feature-sparsity', '--compare', 'runs/sae']), 2, /--compare needs the dictionary-similarity analysis: add --dictionary-similarity/);
+  });
+
+  it('Ctrl-C: one line, exit 130, nothing written', async () => {
+    const big = vsae(['toy', '--rows', '200000', '--toy-steps', '20', '-o', 'big.arrow', '-q']);
+    expect(big.status, big.stderr).toBe(0);
+    const p = spawn(process.execPath, [bin, 'analyze', 'runs/sae', '--input', 'big.arrow', '--n-samples', '0', '--max-memory', '8', '-o', 'stopped'], { cwd: tmp, env: { ...process.env, VSAE_BACKEND: process.env.VSAE_BACKEND ?? 'auto' } });
+    let err = '';
+    let sent = false;
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (!sent && err.includes('analyze pass 1')) {
+        sent = true;
+        p.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((res) => p.on('exit', (c) => res(c)));
+    expect(code, err).toBe(130);
+    const lines = err.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe('vsae analyze: interrupted; nothing was written (stopped is as it was)');
+    expect(err).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(tmp, 'stopped'))).toBe(false);
+  }, 120_000);
 
   it('--json prints the summary on stdout (and -o puts the tables elsewhere)', () => {
     const r = vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--json', '-o', 'elsewhere', '--n_samples', '1000', '-q', '--reconstruction-quality', '--dictionary-similarity']);

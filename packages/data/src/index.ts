@@ -22,6 +22,7 @@ export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';
 export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
-export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, REPRESENTED_NORM } from './run-dir.js';
+export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, REPRESENTED_NORM, ANALYSIS_TABLES, ANALYSIS_LIST, ANALYSIS_NAMES, analysisFile } from './run-dir.js';
+export type { AnalysisTable, AnalysisName } from './run-dir.js';
 export { inspectDataset, formatInspection } from './inspect.js';
 export type * from './types.js';

@@ -27,6 +27,41 @@ export const RUN_FILES = {
  */
 export const REPRESENTED_NORM = 0.5;
 
+/** The tables of RUN/analysis/ (CONTRACTS.md §3), by the name code refers to them with. */
+export const ANALYSIS_TABLES = {
+  features: 'features.arrow',
+  reconstruction: 'reconstruction.arrow',
+  reconstructionDims: 'reconstruction_dims.arrow',
+  similarity: 'similarity.arrow',
+  similaritySample: 'similarity_sample.arrow',
+  groundTruth: 'ground_truth.arrow',
+  compare: 'compare.arrow',
+  topExamples: 'top_examples.arrow',
+  coactivation: 'coactivation.arrow',
+  logits: 'logits.arrow',
+  embedding: 'embedding.arrow',
+} as const;
+export type AnalysisTable = keyof typeof ANALYSIS_TABLES;
+
+/**
+ * The five analyses of `vsae analyze`, in the order they run and are reported, each with the
+ * tables it writes (some only where they apply: ground truth for toy data, compare, logits).
+ */
+export const ANALYSIS_LIST = [
+  { name: 'feature-sparsity', title: 'feature sparsity', tables: ['features'] },
+  { name: 'reconstruction-quality', title: 'reconstruction quality', tables: ['reconstruction', 'reconstructionDims'] },
+  { name: 'dictionary-similarity', title: 'dictionary similarity', tables: ['similarity', 'similaritySample', 'groundTruth', 'compare'] },
+  { name: 'neuron-activations', title: 'neuron activations', tables: ['topExamples', 'coactivation', 'logits'] },
+  { name: 'latent-space', title: 'latent space', tables: ['embedding'] },
+] as const satisfies ReadonlyArray<{ name: string; title: string; tables: readonly AnalysisTable[] }>;
+export type AnalysisName = (typeof ANALYSIS_LIST)[number]['name'];
+
+/** The analyses' names, in ANALYSIS_LIST's order. */
+export const ANALYSIS_NAMES: readonly AnalysisName[] = ANALYSIS_LIST.map((a) => a.name);
+
+/** Path of an analysis table inside a run directory (RUN/analysis/NAME.arrow, relative). */
+export const analysisFile = (t: AnalysisTable): string => path.join(RUN_FILES.analysis, ANALYSIS_TABLES[t]);
+
 const STATUSES: ReadonlyArray<RunStatus['status']> = ['running', 'complete', 'interrupted', 'failed'];
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;

@@ -3,6 +3,10 @@ import * as path from 'node:path';
 import { RecordBatchStreamReader, tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  ANALYSIS_LIST,
+  ANALYSIS_NAMES,
+  ANALYSIS_TABLES,
+  analysisFile,
   InputError,
   MetricsWriter,
   listRuns,
@@ -231,5 +235,18 @@ describe('run directories', () => {
     fs.writeFileSync(path.join(d, '_run.json'), '{"status": "done"');
     expect(() => runStatus(d)).toThrow(/_run\.json: is not valid JSON/);
     expect(() => readJson(path.join(d, 'missing.json'))).toThrow(/missing\.json: no such file/);
+  });
+});
+
+describe('the analysis tables list', () => {
+  it('gives every table of CONTRACTS.md §3 to exactly one analysis, and names no other', () => {
+    const contracts = fs.readFileSync(new URL('../CONTRACTS.md', import.meta.url), 'utf8');
+    const s3 = contracts.slice(contracts.indexOf('## 3.'));
+    const documented = [...s3.matchAll(/^\| `([a-z_]+\.arrow)` \|/gm)].map((m) => m[1]);
+    expect(Object.values(ANALYSIS_TABLES).sort()).toEqual([...documented].sort());
+    const owned = ANALYSIS_LIST.flatMap((a) => a.tables);
+    expect([...owned].sort()).toEqual(Object.keys(ANALYSIS_TABLES).sort());
+    expect(ANALYSIS_NAMES).toEqual(['feature-sparsity', 'reconstruction-quality', 'dictionary-similarity', 'neuron-activations', 'latent-space']);
+    expect(analysisFile('topExamples')).toBe(path.join('analysis', 'top_examples.arrow'));
   });
 });

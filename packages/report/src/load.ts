@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError, isVsaeError, readJson, readMetrics, readRunConfig, readTable, REPRESENTED_NORM, runStatus, RUN_FILES } from '@vsae/data';
-import type { RunConfig, TableData } from '@vsae/data';
+import { analysisFile, ANALYSIS_TABLES, InputError, isVsaeError, readJson, readMetrics, readRunConfig, readTable, REPRESENTED_NORM, runStatus, RUN_FILES } from '@vsae/data';
+import type { AnalysisTable, RunConfig, TableData } from '@vsae/data';
 import { contextWindow, evenIndices, histogram, round, roundAll, roundStats, stats, StringTable } from './_shape.js';
 import type {
   CoactivationData,
@@ -42,19 +42,8 @@ export const DEFAULT_LIMITS: ReportLimits = {
 /** A latent is counted as dense when it fires on at least this share of rows. */
 export const DENSE_THRESHOLD = 0.1;
 
-const A = (name: string): string => path.join(RUN_FILES.analysis, name);
-const ANALYSIS = {
-  features: A('features.arrow'),
-  reconstruction: A('reconstruction.arrow'),
-  reconstructionDims: A('reconstruction_dims.arrow'),
-  similarity: A('similarity.arrow'),
-  similaritySample: A('similarity_sample.arrow'),
-  groundTruth: A('ground_truth.arrow'),
-  topExamples: A('top_examples.arrow'),
-  coactivation: A('coactivation.arrow'),
-  logits: A('logits.arrow'),
-  embedding: A('embedding.arrow'),
-} as const;
+/** The analysis tables, as paths inside a run directory (names from @vsae/data's ANALYSIS_TABLES). */
+const ANALYSIS = Object.fromEntries(Object.keys(ANALYSIS_TABLES).map((k) => [k, analysisFile(k as AnalysisTable)])) as Record<AnalysisTable, string>;
 
 /** Throws an InputError unless `dir` is a directory holding at least one run file. */
 export function checkRunDir(dir: string): void {

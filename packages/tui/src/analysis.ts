@@ -4,13 +4,13 @@
  * Tokens are sanitized here, at the boundary, so no view can print a raw one.
  */
 import * as path from 'node:path';
-import { readTable } from '@vsae/data';
+import { analysisFile, readTable } from '@vsae/data';
 import type { TableData } from '@vsae/data';
 import type { ExamplesByLatent, FeatureInfo, FeatureTable, TopExample } from './model.js';
 import { sanitizeText } from './sanitize.js';
 
-export const FEATURES_FILE = path.join('analysis', 'features.arrow');
-export const TOP_EXAMPLES_FILE = path.join('analysis', 'top_examples.arrow');
+export const FEATURES_FILE = analysisFile('features');
+export const TOP_EXAMPLES_FILE = analysisFile('topExamples');
 
 /** A numeric column, or NaN everywhere when the table does not have it. */
 function numbersOr(t: TableData, name: string): Float64Array {

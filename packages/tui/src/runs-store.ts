@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listRuns, readJson } from '@vsae/data';
+import { listRuns, readJson, RUN_FILES } from '@vsae/data';
 import type { RunInfo as DataRunInfo } from '@vsae/data';
 import { FEATURES_FILE, loadFeatures, loadTopExamples, TOP_EXAMPLES_FILE } from './analysis.js';
 import { emptySeries, MetricsFollower } from './metrics-follower.js';
@@ -63,7 +63,7 @@ class RunTracker {
   }
 
   pollSummary(): void {
-    const file = path.join(this.dir, 'analysis', 'summary.json');
+    const file = path.join(this.dir, RUN_FILES.summary);
     const s = stamp(file);
     if (s === this.summaryStamp) return;
     this.summaryStamp = s;

@@ -1,15 +1,18 @@
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import { ANALYSIS_LIST, ANALYSIS_TABLES, formatDuration, formatNumber, UsageError, type AnalysisName } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 
 // Defaults live in @vsae/analyze (ANALYZE_DEFAULTS); they are repeated here only for the help.
-const FLAGS = {
-  'feature-sparsity': 'feature sparsity → features.arrow (frequency, density, mean/max, dead, histogram)',
-  'reconstruction-quality': 'reconstruction → reconstruction.arrow, reconstruction_dims.arrow (+ CE loss recovered with --model)',
-  'dictionary-similarity': 'decoder similarity → similarity*.arrow, ground_truth.arrow (toy), compare.arrow (--compare)',
-  'neuron-activations': 'top and quantile examples → top_examples.arrow, coactivation.arrow (+ logits.arrow with --model)',
-  'latent-space': 'PCA, UMAP and DBSCAN of decoder directions (and VSAE μ) → embedding.arrow',
-} as const;
+// The tables each analysis writes come from @vsae/data's ANALYSIS_LIST (this command starts
+// without the tensor engine, so it does not import @vsae/analyze before it runs).
+const WHAT: Record<AnalysisName, string> = {
+  'feature-sparsity': 'frequency, density, mean/max, dead, histogram',
+  'reconstruction-quality': 'MSE, cosine, explained variance; CE loss and KL scores with --model',
+  'dictionary-similarity': 'decoder cosines, toy ground truth, --compare',
+  'neuron-activations': 'top and quantile examples, co-activation; logit effects with --model',
+  'latent-space': 'PCA, UMAP and DBSCAN of decoder directions and VSAE μ',
+};
+const FLAGS = Object.fromEntries(ANALYSIS_LIST.map((a) => [a.name, `${a.title} (${WHAT[a.name]}) → ${a.tables.map((t) => ANALYSIS_TABLES[t]).join(', ')}`]));
 
 export const command: CommandSpec = {
   name: 'analyze',
@@ -18,10 +21,13 @@ export const command: CommandSpec = {
   positionals: { names: 'RUN (a run directory, or a SAELens directory with cfg.json and sae_weights.safetensors)', min: 1, max: 1 },
   options: {
     input: { type: 'string', short: 'i', help: 'activation dataset: .arrow file, sharded directory, or - for an Arrow stream on stdin', value: 'PATH|-' },
-    'n-samples': { type: 'int', help: 'rows analysed: the first N of the dataset (0 = every row)', default: 100_000, min: 0, aliases: ['n_samples'] },
+    'n-samples': { type: 'int', help: 'rows analysed: N of the dataset (0 = every row)', default: 100_000, min: 0, aliases: ['n_samples'] },
+    sample: { type: 'string', help: 'which N rows: the first N, or a uniform random sample drawn with --seed', choices: ['first', 'random'], default: 'first' },
+    latents: { type: 'list', help: 'latents the per-latent tables (features, top_examples, logits) hold (default all)', value: 'J,K,…' },
+    'skip-bad-rows': { type: 'boolean', help: 'leave rows holding NaN/Inf out (counted in the summary) instead of stopping' },
     ...Object.fromEntries(Object.entries(FLAGS).map(([k, help]) => [k, { type: 'boolean' as const, help }])),
-    compare: { type: 'string', help: 'another run: MMCS between the two dictionaries, both ways', value: 'RUN2' },
-    model: { type: 'string', help: 'model directory (GPT-2 or GELU-1L) for CE loss recovered, logit effects and token text', value: 'DIR' },
+    compare: { type: 'string', help: 'another run: MMCS between the two dictionaries, both ways (part of --dictionary-similarity)', value: 'RUN2' },
+    model: { type: 'string', help: 'model directory (GPT-2 or GELU-1L) for the CE loss and KL scores, logit effects and token text', value: 'DIR' },
     out: { type: 'string', short: 'o', help: 'where the tables go', value: 'DIR', default: 'RUN/analysis' },
     'max-memory': { type: 'number', help: 'memory budget in MiB for the data the analysis holds (batches, blocks, per-row tables)', default: 1024, min: 8, value: 'MB' },
     'top-k': { type: 'int', help: 'top-activating examples per latent', default: 10, min: 1, max: 1000 },
@@ -30,7 +36,7 @@ export const command: CommandSpec = {
     'mu-rows': { type: 'int', help: 'rows whose μ is embedded (VSAEs)', default: 1000, min: 0 },
     'umap-epochs': { type: 'int', help: 'UMAP epochs (default: umap-js\'s, 500 below 10000 points)', min: 1 },
     'ce-windows': { type: 'int', help: 'token windows for the cross-entropy metrics (--model)', default: 16, min: 1 },
-    seed: { type: 'int', help: 'seed of the samples and of UMAP', default: 42 },
+    seed: { type: 'int', help: 'seed of the row sample (--sample random), the latent samples and UMAP', default: 42 },
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print summary.json on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -40,6 +46,7 @@ export const command: CommandSpec = {
     'vsae analyze runs/vsae-iso --input toy.arrow --latent-space --json',
     'vsae analyze runs/gpt2-l0 --input acts/ --model models/gpt2 --n-samples 200000',
     'vsae analyze runs/sae --input toy.arrow --dictionary-similarity --compare runs/vsae-mix',
+    'vsae analyze runs/sae --input acts/ --n-samples 20000 --sample random --seed 1 --latents 3,17,42',
   ],
   async run(args) {
     const g = getters(args);
@@ -47,42 +54,71 @@ export const command: CommandSpec = {
     const input = g.str('input');
     if (input === undefined || input === '') throw new UsageError('needs --input PATH: the activation dataset to analyse (the one the run was trained on, or - for stdin)');
     if (input === '-' && process.stdin.isTTY) throw new UsageError('--input - reads an Arrow stream from stdin, which is a terminal here: pipe a dataset in, or give a file');
-    const { analyze, ANALYSES } = await import('@vsae/analyze');
-    const analyses = ANALYSES.filter((a) => g.bool(a));
-    const start = performance.now();
-    const res = await analyze({
-      run,
-      input,
-      analyses,
-      nSamples: g.num('n-samples'),
-      compare: g.str('compare'),
-      model: g.str('model'),
-      out: g.given('out') ? g.str('out') : undefined,
-      maxMemoryMb: g.num('max-memory'),
-      topK: g.num('top-k'),
-      contextWindow: g.num('context-window'),
-      umapLatents: g.num('umap-latents'),
-      muRows: g.num('mu-rows'),
-      umapEpochs: g.num('umap-epochs'),
-      ceWindows: g.num('ce-windows'),
-      seed: g.num('seed'),
-      backend: g.str('backend'),
-      quiet: g.bool('quiet'),
+    const latents = g.list('latents').map((v) => {
+      const j = Number(v);
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(j)) throw new UsageError(`--latents takes latent numbers separated by commas (e.g. 3,17,42), not "${v}"`);
+      return j;
     });
+    const { analyze, ANALYSES, Interrupted } = await import('@vsae/analyze');
+    const analyses = ANALYSES.filter((a) => g.bool(a));
+    // Ctrl-C (or SIGTERM): stop after the batch in flight and write nothing; a second one exits at once.
+    const ctl = new AbortController();
+    const onSignal = (): void => {
+      if (ctl.signal.aborted) process.exit(130);
+      ctl.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const start = performance.now();
+    let res;
+    try {
+      res = await analyze({
+        run,
+        input,
+        analyses,
+        nSamples: g.num('n-samples'),
+        sample: g.str('sample') as 'first' | 'random',
+        skipBadRows: g.bool('skip-bad-rows'),
+        latents: latents.length ? latents : undefined,
+        compare: g.str('compare'),
+        model: g.str('model'),
+        out: g.given('out') ? g.str('out') : undefined,
+        maxMemoryMb: g.num('max-memory'),
+        topK: g.num('top-k'),
+        contextWindow: g.num('context-window'),
+        umapLatents: g.num('umap-latents'),
+        muRows: g.num('mu-rows'),
+        umapEpochs: g.num('umap-epochs'),
+        ceWindows: g.num('ce-windows'),
+        seed: g.num('seed'),
+        backend: g.str('backend'),
+        quiet: g.bool('quiet'),
+        signal: ctl.signal,
+      });
+    } catch (e) {
+      if (!(e instanceof Interrupted)) throw e;
+      process.stderr.write(`vsae analyze: interrupted; nothing was written (${g.given('out') ? g.str('out') : `${run}/analysis`} is as it was)\n`);
+      return 130;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     const seconds = (performance.now() - start) / 1000;
     if (g.bool('json')) {
       process.stdout.write(JSON.stringify(res.summary, null, 2) + '\n');
     } else if (!g.bool('quiet')) {
+      // This run's figures only (figures kept from earlier runs are under summary.json's sources).
       const s = res.summary;
       const parts = [
         s.l0 !== undefined ? `L0 ${formatNumber(s.l0)}` : '',
         s.percent_dead_neurons !== undefined ? `dead ${formatNumber(s.percent_dead_neurons)}%` : '',
         s.explained_variance !== undefined ? `explained variance ${formatNumber(s.explained_variance)}` : '',
         s.mmcs !== undefined ? `MMCS ${formatNumber(s.mmcs)}` : '',
-        s.ce_loss_recovered !== undefined ? `CE loss recovered ${formatNumber(s.ce_loss_recovered)}` : '',
+        s.ce_loss_score !== undefined ? `CE loss score ${formatNumber(s.ce_loss_score)}` : '',
+        s.kl_div_score !== undefined ? `KL score ${formatNumber(s.kl_div_score)}` : '',
         s.n_clusters !== undefined ? `${s.n_clusters} clusters` : '',
       ].filter(Boolean);
-      process.stderr.write(`vsae analyze: ${analyses.length || ANALYSES.length} analyses of ${s.n_rows} rows → ${res.out} (${res.files.length} files); ${parts.join(', ')}; ${formatDuration(seconds)}\n`);
+      process.stderr.write(`vsae analyze: ${s.analyses.length} ${s.analyses.length === 1 ? "analysis" : "analyses"} of ${s.n_rows} rows → ${res.out} (${res.files.length} files)${parts.length ? `; ${parts.join(', ')}` : ''}; ${formatDuration(seconds)}\n`);
     }
     return 0;
   },

@@ -57,7 +57,8 @@ def step_loss(cfg, p, x, eps, since):
     x_hat = code @ p['W_dec'] + p['b_dec']
     e = x - x_hat
     recon = e.pow(2).sum(-1).mean()
-    fired = (code.detach().sum(0) > 0) if vsae else (mask.sum(0) > 0)
+    # TopK: kept with a positive value (a kept zero is no firing); vSAE-TopK: the batch sum of s is > 0.
+    fired = (code.detach().sum(0) > 0) if vsae else ((code.detach() > 0).sum(0) > 0)
     since = torch.where(fired, torch.zeros_like(since), since + Bn)
     dead = since >= T
     auxk = torch.zeros(())

@@ -9,7 +9,22 @@ import { archOf, type ArchDescriptor } from './archs/index.js';
 import { ACTIVE_THRESHOLD, decode, disposeParams, encode, paramEntries, type Params } from './model.js';
 import type { Prior } from './prior.js';
 import { adamUpdate, colSum, disposePriorTensors, lossAndGrads, priorTensors, zeroMoments, type PriorTensors } from './step.js';
-import { clipGlobalNorm, firedLatents, geometricMedian, minKeptValue, projectTopkDecoder, topkForward, topkLossAndGrads, updateSinceFired } from './topk-family.js';
+import {
+  clipFactor,
+  firedLatents,
+  geometricMedian,
+  kthLargest,
+  kthLargestHost,
+  maskFromKth,
+  minKeptValue,
+  projectTopkDecoder,
+  selection,
+  topkDecode,
+  topkForward,
+  topkLossAndGrads,
+  topkScores,
+  updateSinceFired,
+} from './topk-family.js';
 import type { ModelSpec, ParamName, SaeParams } from './types.js';
 
 interface StepOutput {
@@ -142,10 +157,21 @@ export class SaeEngine {
   private async topkStep(x: tf.Tensor2D, input: StepInput): Promise<StepOutput> {
     const B = x.shape[0];
     const spec = this.spec;
+    const scores = tidy(() => topkScores(spec, this.params, x, input.eps));
+    // The k-th largest scores: by quickselect on the host where tensors live there (wasm, cpu).
+    let kth: tf.Tensor;
+    if (tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu') {
+      const [rows, d] = scores.score.shape;
+      const host = kthLargestHost((await scores.score.data()) as Float32Array, rows, d, spec.k!, selection(spec));
+      kth = selection(spec) === 'batch' ? tf.tensor1d(host) : tf.tensor2d(host, [rows, 1]);
+    } else {
+      kth = tidy(() => kthLargest(scores.score, spec.k!, selection(spec)));
+    }
     const fwd = tidy(() => {
-      const f = topkForward(spec, this.params, x, input.eps);
+      const f = topkDecode(this.params, scores, maskFromKth(scores.score, kth));
       return { f, since: updateSinceFired(this.sinceFired, firedLatents(spec, f), B) };
     });
+    tf.dispose(scores.score === scores.z ? [kth] : [kth, scores.score]); // TopK ranks z itself
     // AuxK needs the number of dead latents on the host (k_aux = min(d_in/2, n_dead)).
     const T = spec.deadTokens ?? 10_000_000;
     let nDead = 0;
@@ -167,10 +193,10 @@ export class SaeEngine {
       const f = fwd.f;
       const r = topkLossAndGrads(spec, this.params, x, f, input.coeff, dead, nDead);
       const projected = projectTopkDecoder(spec, this.params, r.grads);
-      const clipped = clipGlobalNorm(projected, spec.gradClip ?? 1).grads;
+      const clip = clipFactor(projected, spec.gradClip ?? 1);
       const variational = this.arch.variational;
       // TopK: unit-norm decoder rows after the step (its gradient was projected above); vSAE-TopK: neither.
-      const u = adamUpdate(this.params, clipped, mom, input.lr, { project: false, unitRows: !variational });
+      const u = adamUpdate(this.params, projected, mom, input.lr, { project: false, unitRows: !variational }, clip.factor);
       let threshold: tf.Scalar | undefined;
       if (!variational && input.stepIndex >= THRESHOLD_START_STEP) {
         const m = minKeptValue(spec, f);
@@ -188,7 +214,7 @@ export class SaeEngine {
       }
       return { ...u, sinceFired: tf.clone(fwd.since), firstBad: this.nextFirstBad(r.loss, input.stepIndex), metrics, threshold };
     });
-    tf.dispose([...Object.values(fwd.f).filter((t): t is tf.Tensor => t instanceof tf.Tensor), fwd.since, ...(dead ? [dead] : [])]);
+    tf.dispose([...Object.values(fwd.f).filter((t): t is tf.Tensor => t instanceof tf.Tensor && t !== x), fwd.since, ...(dead ? [dead] : [])]);
     return out;
   }
 

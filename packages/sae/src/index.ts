@@ -15,7 +15,7 @@ export type { Params, Forward, LossTerms } from './model.js';
 export { lossAndGrads, adamUpdate, projectDecoderGrad, unitRows, priorTensors } from './step.js';
 export { SaeEngine, STEP_METRICS, metricNames } from './engine.js';
 export type { EngineState, StepMetrics, StepInput } from './engine.js';
-export { topkInitParams, topkForward, topkLossAndGrads, topkMask, clipGlobalNorm, geometricMedian, firedLatents, updateSinceFired, projectTopkDecoder } from './topk-family.js';
+export { topkInitParams, topkForward, topkLossAndGrads, topkMask, clipGlobalNorm, clipFactor, geometricMedian, firedLatents, updateSinceFired, projectTopkDecoder } from './topk-family.js';
 export type { TopkForward, TopkGradResult } from './topk-family.js';
 export { readCheckpoint, findCheckpoint, writeCheckpoint } from './checkpoint.js';
 export type { Checkpoint, CheckpointMeta } from './checkpoint.js';

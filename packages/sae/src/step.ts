@@ -193,7 +193,8 @@ export function zeroMoments(p: Params): AdamMoments {
 /**
  * One Adam step for every parameter, as torch.optim.Adam: m ← β1 m + (1−β1) g,
  * v ← β2 v + (1−β2) g², p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε). By default the W_dec gradient is
- * first projected off its rows and the rows are set back to unit norm after the step.
+ * first projected off its rows and the rows are set back to unit norm after the step;
+ * `gradScale` multiplies every gradient (global-norm clipping).
  * Returns the new parameters and moments (call inside tf.tidy).
  */
 export function adamUpdate(
@@ -202,6 +203,7 @@ export function adamUpdate(
   mom: AdamMoments,
   lr: number,
   decoder: { project: boolean; unitRows: boolean } = { project: true, unitRows: true },
+  gradScale?: tf.Scalar,
 ): { params: Params; m: Params; v: Params } {
   const { beta1, beta2, epsilon } = ADAM_DEFAULTS;
   const t = mom.t + 1;
@@ -215,8 +217,11 @@ export function adamUpdate(
     if (!value) continue;
     let g = grads[name]!;
     if (name === 'W_dec' && decoder.project) g = projectDecoderGrad(value as tf.Tensor2D, g as tf.Tensor2D);
-    const m1 = tf.add(tf.mul(mom.m[name]!, beta1), tf.mul(g, 1 - beta1));
-    const v1 = tf.add(tf.mul(mom.v[name]!, beta2), tf.mul(tf.square(g), 1 - beta2));
+    // A gradient scale c (clipping) enters as c·g and c²·g², folded into the moment factors.
+    const mScale = gradScale ? tf.mul(gradScale, 1 - beta1) : 1 - beta1;
+    const vScale = gradScale ? tf.mul(tf.square(gradScale), 1 - beta2) : 1 - beta2;
+    const m1 = tf.add(tf.mul(mom.m[name]!, beta1), tf.mul(g, mScale));
+    const v1 = tf.add(tf.mul(mom.v[name]!, beta2), tf.mul(tf.square(g), vScale));
     const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), epsilon);
     let np = tf.sub(value, tf.mul(tf.div(m1, denom), stepSize));
     if (name === 'W_dec' && decoder.unitRows) np = unitRows(np as tf.Tensor2D);

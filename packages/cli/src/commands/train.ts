@@ -68,6 +68,9 @@ export const command: CommandSpec = {
     if (!input.resume) checkArchOptions(input);
     const { train } = await import('@vsae/sae');
     const r = await train(input);
+    // train() handled SIGINT/SIGTERM until it returned; one arriving now, with the run's files
+    // written, must not kill the process and lose its exit status (it used to, by default).
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => undefined);
     if (!g.bool('quiet')) for (const n of r.notes) process.stderr.write(`vsae train: note: ${n}\n`);
     const last = r.last;
     const summary = {

@@ -62,6 +62,11 @@ const writers: Writer[] = [
   },
   {
     name: 'vsae report (over an earlier report)',
+    before: () => {
+      // A complete analysis first; it also removes the staging folders the kills above left.
+      const r = vsae(['analyze', 'analysed', '--input', 'd.arrow', '--n-samples', '2000', '--umap-epochs', '20', '-q'], { cwd: tmp });
+      expect(r.code, r.stderr).toBe(0);
+    },
     reuse: 'analysed',
     args: () => ['report', 'analysed'],
     root: () => 'analysed',

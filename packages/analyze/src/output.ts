@@ -31,7 +31,8 @@ export class AnalysisOutput {
     if (st && !st.isDirectory()) throw new InputError(dir, 'is a file; -o names the folder the analysis tables go to (default RUN/analysis): give a new or existing folder');
     this.created = st === undefined;
     fs.mkdirSync(dir, { recursive: true });
-    this.stage = fs.mkdtempSync(path.join(dir, '.analyze-'));
+    removeStaleStages(dir);
+    this.stage = fs.mkdtempSync(path.join(dir, `.analyze-${process.pid}-`));
     // A second Ctrl-C exits at once: do not leave the staging folder behind.
     process.once('exit', this.onExit);
   }
@@ -72,5 +73,26 @@ export class AnalysisOutput {
         /* not empty: it holds the tables just written */
       }
     }
+  }
+}
+
+/** Whether a process of this host is alive (EPERM: alive, owned by someone else). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Staging folders left by an analysis that was killed (SIGKILL, power loss) are removed when the
+ * next analysis of the same folder starts; those of a process still running are left alone.
+ */
+function removeStaleStages(dir: string): void {
+  for (const name of fs.readdirSync(dir)) {
+    const m = /^\.analyze-(\d+)-/.exec(name);
+    if (m && !alive(Number(m[1]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }

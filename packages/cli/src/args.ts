@@ -115,6 +115,8 @@ export function parseArgs(spec: Pick<CommandSpec, 'name' | 'options' | 'implied'
       const prev = given.has(name) ? ((values[name] as string[] | undefined) ?? []) : [];
       values[name] = [...prev, ...String(v).split(',').map((s) => s.trim()).filter(Boolean)];
     } else {
+      // The last of two different values used to win silently (`--vsae_iso --vanilla_sae`).
+      if (given.has(name) && values[name] !== v) throw new UsageError(`--${name} is given twice with different values (${String(values[name])} and ${String(v)}); give it once`);
       values[name] = v;
     }
     given.add(name);

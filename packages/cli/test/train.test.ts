@@ -92,6 +92,7 @@ describe('vsae train', () => {
     expectOneLineError(vsae(['train', '--arch', 'vsae-iso', '--aux-coeff', '0.1', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--aux-coeff does not apply to --arch vsae-iso/);
     expectOneLineError(vsae(['train', '--arch', 'topk', '--k', '3', '--resample-every', '100', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--resample-every does not apply to --arch topk/);
     expectOneLineError(vsae(['train', '--arch', 'sae', '--var-flag', '1', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--var-flag does not apply to --arch sae/);
+    expectOneLineError(vsae(['train', '--vsae_iso', '--vanilla_sae', '--input', 'd.arrow', '-o', 'runs/x']), 2, /--arch is given twice with different values \(vsae-iso and sae\)/);
   });
 
   it('--resume accepts the flags of the command that started the run, when they are equal', () => {

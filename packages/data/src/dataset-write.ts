@@ -75,7 +75,7 @@ function writeFail(file: string, e: unknown): VsaeError {
   return new VsaeError(`cannot write ${file}: ${writeFailure(e)}`, { cause: e });
 }
 
-interface Target {
+export interface Target {
   /** Rows the current shard can still take (Infinity for files and streams). */
   room(): number;
   writeBatch(enc: EncodedBatch, rows: number): Promise<void>;
@@ -84,7 +84,7 @@ interface Target {
   readonly downstreamClosed: boolean;
 }
 
-class FileTarget implements Target {
+export class FileTarget implements Target {
   readonly downstreamClosed = false;
   private readonly out: IpcFileOut;
   constructor(private readonly file: string, schema: Schema) {
@@ -105,7 +105,7 @@ const isGone = (e: unknown): boolean => {
 };
 
 /** An IPC stream on a writable stream (stdout). A reader that goes away (EPIPE) ends writing quietly. */
-class StreamTarget implements Target {
+export class StreamTarget implements Target {
   downstreamClosed = false;
   private failure: Error | undefined;
   private readonly onError = (e: Error) => {

@@ -21,6 +21,7 @@ export {
 export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';
 export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
+export { TableStreamWriter } from './table-stream.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
 export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, REPRESENTED_NORM, ANALYSIS_TABLES, ANALYSIS_LIST, ANALYSIS_NAMES, analysisFile } from './run-dir.js';
 export type { AnalysisTable, AnalysisName } from './run-dir.js';

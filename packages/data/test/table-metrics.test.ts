@@ -230,8 +230,12 @@ describe('run directories', () => {
     expect(readRunConfig(d).vsae).toEqual({ arch: 'sae' });
     expect(() => readRunConfig(path.join(runs, 'not-a-run'))).toThrow(/not-a-run: is not a run directory: it has no cfg\.json/);
     expect(() => readRunConfig(path.join(runs, 'nope'))).toThrow(/no such run directory/);
-    fs.writeFileSync(path.join(d, 'cfg.json'), JSON.stringify({ ...cfg, vsae: { arch: 'vae' } }));
-    expect(() => readRunConfig(d)).toThrow(/has vsae\.arch="vae", expected one of sae, vsae-iso, vsae-mix, vsae-multi/);
+    // A SAELens TopK directory is read as a topk run with its k.
+    fs.writeFileSync(path.join(d, 'cfg.json'), JSON.stringify({ ...plain, architecture: 'topk', k: 4 }));
+    expect(readRunConfig(d).vsae).toEqual({ arch: 'topk', k: 4 });
+    // Which names exist is the registry's (loadSae checks); here only that there is one.
+    fs.writeFileSync(path.join(d, 'cfg.json'), JSON.stringify({ ...cfg, vsae: { arch: '' } }));
+    expect(() => readRunConfig(d)).toThrow(/has vsae\.arch="", expected an architecture name/);
     fs.writeFileSync(path.join(d, '_run.json'), '{"status": "done"');
     expect(() => runStatus(d)).toThrow(/_run\.json: is not valid JSON/);
     expect(() => readJson(path.join(d, 'missing.json'))).toThrow(/missing\.json: no such file/);

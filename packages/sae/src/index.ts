@@ -23,3 +23,5 @@ export { estimateNormScale, foldScale } from './runfiles.js';
 export { TensorBoardWriter } from './tensorboard.js';
 export { loadSae } from './load.js';
 export type { LoadedSae, EncodeResult } from './load.js';
+export { encodeDataset } from './encode.js';
+export type { EncodeDatasetOptions, EncodeDatasetResult } from './encode.js';

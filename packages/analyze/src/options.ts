@@ -3,20 +3,23 @@
  * (exit 2) with a sentence naming the flag.
  */
 import { UsageError } from '@vsae/data';
+import { ANALYZE_OPTIONS } from './option-defs.js';
 import { SAMPLE_MODES } from './rows.js';
 import { ANALYSES, type AnalysisName, type AnalyzeOptions } from './types.js';
 
 export const ANALYZE_DEFAULTS = {
-  nSamples: 100_000,
-  maxMemoryMb: 1024,
-  topK: 10,
+  // The user-facing defaults, from the flags' definitions (option-defs.ts).
+  nSamples: ANALYZE_OPTIONS['n-samples'].default,
+  maxMemoryMb: ANALYZE_OPTIONS['max-memory'].default,
+  topK: ANALYZE_OPTIONS['top-k'].default,
+  contextWindow: ANALYZE_OPTIONS['context-window'].default,
+  umapLatents: ANALYZE_OPTIONS['umap-latents'].default,
+  muRows: ANALYZE_OPTIONS['mu-rows'].default,
+  ceWindows: ANALYZE_OPTIONS['ce-windows'].default,
+  seed: ANALYZE_OPTIONS.seed.default,
+  // Internal settings (no flag).
   quantiles: [0.9, 0.5, 0.1] as readonly number[],
   perQuantile: 2,
-  contextWindow: 8,
-  umapLatents: 4096,
-  muRows: 1000,
-  ceWindows: 16,
-  seed: 42,
   /** Values kept per latent to pick quantile examples from (reservoir sampling). */
   reservoir: 64,
   /** Latents (most often active) whose co-activation is counted. */

@@ -1,18 +1,10 @@
-import { ANALYSIS_LIST, ANALYSIS_TABLES, formatDuration, formatNumber, UsageError, type AnalysisName } from '@vsae/data';
-import type { CommandSpec } from '../args.js';
+import { ANALYZE_OPTIONS, type AnalyzeOptionDef } from '@vsae/analyze/options';
+import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import type { CommandSpec, OptionSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 
-// Defaults live in @vsae/analyze (ANALYZE_DEFAULTS); they are repeated here only for the help.
-// The tables each analysis writes come from @vsae/data's ANALYSIS_LIST (this command starts
-// without the tensor engine, so it does not import @vsae/analyze before it runs).
-const WHAT: Record<AnalysisName, string> = {
-  'feature-sparsity': 'frequency, density, mean/max, dead, histogram',
-  'reconstruction-quality': 'MSE, cosine, explained variance; CE loss and KL scores with --model',
-  'dictionary-similarity': 'decoder cosines, toy ground truth, --compare',
-  'neuron-activations': 'top and quantile examples, co-activation; logit effects with --model',
-  'latent-space': 'PCA, UMAP and DBSCAN of decoder directions and VSAE μ',
-};
-const FLAGS = Object.fromEntries(ANALYSIS_LIST.map((a) => [a.name, `${a.title} (${WHAT[a.name]}) → ${a.tables.map((t) => ANALYSIS_TABLES[t]).join(', ')}`]));
+/** analyze's flags from @vsae/analyze/options (no tensor engine), plus the CLI's own. */
+const FLAGS: Record<string, OptionSpec> = Object.fromEntries(Object.entries(ANALYZE_OPTIONS as Record<string, AnalyzeOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec]));
 
 export const command: CommandSpec = {
   name: 'analyze',
@@ -20,23 +12,7 @@ export const command: CommandSpec = {
   usage: 'vsae analyze RUN --input DATA [analysis flags: none = all five] [--compare RUN2] [--model DIR] [--json]',
   positionals: { names: 'RUN (a run directory, or a SAELens directory with cfg.json and sae_weights.safetensors)', min: 1, max: 1 },
   options: {
-    input: { type: 'string', short: 'i', help: 'activation dataset: .arrow file, sharded directory, or - for an Arrow stream on stdin', value: 'PATH|-' },
-    'n-samples': { type: 'int', help: 'rows analysed: N of the dataset (0 = every row)', default: 100_000, min: 0, aliases: ['n_samples'] },
-    sample: { type: 'string', help: 'which N rows: the first N, or a uniform random sample drawn with --seed', choices: ['first', 'random'], default: 'first' },
-    latents: { type: 'list', help: 'latents the per-latent tables (features, top_examples, logits) hold (default all)', value: 'J,K,…' },
-    'skip-bad-rows': { type: 'boolean', help: 'leave rows holding NaN/Inf out (counted in the summary) instead of stopping' },
-    ...Object.fromEntries(Object.entries(FLAGS).map(([k, help]) => [k, { type: 'boolean' as const, help }])),
-    compare: { type: 'string', help: 'another run: MMCS between the two dictionaries, both ways (part of --dictionary-similarity)', value: 'RUN2' },
-    model: { type: 'string', help: 'model directory (GPT-2 or GELU-1L) for the CE loss and KL scores, logit effects and token text', value: 'DIR' },
-    out: { type: 'string', short: 'o', help: 'where the tables go', value: 'DIR', default: 'RUN/analysis' },
-    'max-memory': { type: 'number', help: 'memory budget in MiB for the data the analysis holds (batches, blocks, per-row tables)', default: 1024, min: 8, value: 'MB' },
-    'top-k': { type: 'int', help: 'top-activating examples per latent', default: 10, min: 1, max: 1000 },
-    'context-window': { type: 'int', help: 'tokens of context either side of an example (LM data)', default: 8, min: 0, max: 128 },
-    'umap-latents': { type: 'int', help: 'latents (at most, a random sample) in the UMAP embedding', default: 4096, min: 0 },
-    'mu-rows': { type: 'int', help: 'rows whose μ is embedded (VSAEs)', default: 1000, min: 0 },
-    'umap-epochs': { type: 'int', help: 'UMAP epochs (default: umap-js\'s, 500 below 10000 points)', min: 1 },
-    'ce-windows': { type: 'int', help: 'token windows for the cross-entropy metrics (--model)', default: 16, min: 1 },
-    seed: { type: 'int', help: 'seed of the row sample (--sample random), the latent samples and UMAP', default: 42 },
+    ...FLAGS,
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print summary.json on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -72,25 +48,18 @@ export const command: CommandSpec = {
     const start = performance.now();
     let res;
     try {
+      // The options the user gave, by the keys their definitions name (the library fills in the rest).
+      const given = Object.fromEntries(
+        Object.entries(ANALYZE_OPTIONS as Record<string, AnalyzeOptionDef>)
+          .filter(([name, d]) => d.key !== undefined && args.given.has(name))
+          .map(([name, d]) => [d.key!, args.values[name]]),
+      );
       res = await analyze({
+        ...given,
         run,
         input,
         analyses,
-        nSamples: g.num('n-samples'),
-        sample: g.str('sample') as 'first' | 'random',
-        skipBadRows: g.bool('skip-bad-rows'),
         latents: latents.length ? latents : undefined,
-        compare: g.str('compare'),
-        model: g.str('model'),
-        out: g.given('out') ? g.str('out') : undefined,
-        maxMemoryMb: g.num('max-memory'),
-        topK: g.num('top-k'),
-        contextWindow: g.num('context-window'),
-        umapLatents: g.num('umap-latents'),
-        muRows: g.num('mu-rows'),
-        umapEpochs: g.num('umap-epochs'),
-        ceWindows: g.num('ce-windows'),
-        seed: g.num('seed'),
         backend: g.str('backend'),
         quiet: g.bool('quiet'),
         signal: ctl.signal,

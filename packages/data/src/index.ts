@@ -25,3 +25,6 @@ export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
 export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, RUN_ARCHS } from './run-dir.js';
 export { inspectDataset, formatInspection } from './inspect.js';
 export type * from './types.js';
+export { acquireLock } from './lock.js';
+export type { DirLock, LockOptions } from './lock.js';
+export { parseSize } from './size.js';

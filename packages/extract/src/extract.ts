@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activeBackend, initBackend } from '@vsae/compute';
-import { InputError, Progress, UsageError, VsaeError, createDatasetWriter, formatDuration } from '@vsae/data';
-import type { DatasetWriter } from '@vsae/data';
+import { InputError, Progress, UsageError, VsaeError, acquireLock, createDatasetWriter, formatDuration } from '@vsae/data';
+import type { DatasetWriter, DirLock } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
 import type { TextTokenizer, TransformerConfig } from '@vsae/transformer';
 import { arrowSource, jsonlSource, textSource } from './sources.js';
@@ -122,10 +122,27 @@ function resolveHooks(o: ExtractOptions, cfg: TransformerConfig): string[] {
   return hooks;
 }
 
+const isDirectory = (p: string): boolean => {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Locks what is written (a directory's `.lock`, or `.NAME.lock` beside a file) against a second writer. */
+function lockOutput(o: ExtractOptions, hooks: string[]): DirLock | undefined {
+  if (o.out === '-') return undefined;
+  if (hooks.length > 1 || o.shardRows) return acquireLock(o.out, 'vsae extract');
+  return acquireLock(path.dirname(o.out), 'vsae extract', { name: `.${path.basename(o.out)}.lock` });
+}
+
 /** Where each hook's dataset goes. */
 function outputPaths(o: ExtractOptions, hooks: string[]): string[] {
   if (hooks.length === 1) return [o.out];
   if (o.out === '-') throw new UsageError('several hooks write several datasets: give -o a directory, not - (stdout)');
+  // A name like acts.arrow would silently become a directory of datasets.
+  if (/\.arrows?$/i.test(o.out) && !isDirectory(o.out)) throw new UsageError(`several hooks write one dataset each: give -o a directory, not ${o.out} (it would become a directory named like a file)`);
   return hooks.map((h) => path.join(o.out, o.shardRows ? h : `${h}.arrow`));
 }
 
@@ -206,13 +223,16 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (context > cfg.nCtx) throw new VsaeError(`--context ${context} is longer than the model's context of ${cfg.nCtx} tokens; use --context ${cfg.nCtx} or less`);
   const hooks = resolveHooks(o, cfg);
   const outs = outputPaths(o, hooks);
-  if (hooks.length > 1) {
-    try {
-      fs.mkdirSync(o.out, { recursive: true });
-    } catch (e) {
-      throw new VsaeError(`cannot create the output directory ${o.out}: ${(e as Error).message}`, { cause: e });
-    }
+  // Creates the output directory (several hooks, sharded) or the file's; a second writer stops here.
+  const lock = lockOutput(o, hooks);
+  try {
+    return await extractLocked(o, cfg, hooks, outs, context, batchSize);
+  } finally {
+    lock?.release();
   }
+}
+
+async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: string[], outs: string[], context: number, batchSize: number): Promise<ExtractSummary> {
   const backend = await initBackend(o.backend);
   const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
   const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');

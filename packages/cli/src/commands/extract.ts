@@ -1,7 +1,8 @@
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import * as path from 'node:path';
+import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
-import { parseSize } from './train.js';
+import { checkOutput } from '../output.js';
 
 export const command: CommandSpec = {
   name: 'extract',
@@ -20,7 +21,7 @@ export const command: CommandSpec = {
     'exclude-bos': { type: 'boolean', help: 'write no row for the BOS position' },
     'max-tokens': { type: 'int', help: 'stop after this many rows (tokens) per hook (default: the whole corpus)', min: 1, value: 'N' },
     'batch-size': { type: 'int', help: 'windows per forward pass (lowered to fit --max-memory)', default: 8, min: 1 },
-    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M; the weights are not counted', value: 'SIZE' },
+    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M or 1G (a bare number is MiB); the weights are not counted', value: 'SIZE' },
     'doc-separator': { type: 'string', help: 'token between documents (JSONL lines, Arrow rows)', choices: ['eos', 'none'], default: 'eos' },
     out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
     'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
@@ -45,6 +46,7 @@ export const command: CommandSpec = {
       if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
     }
     if (g.given('layer') !== g.given('act-name')) throw new UsageError('--layer and --act-name go together (e.g. --layer 0 --act-name post)');
+    checkOutputs(out, g.list('hook'), g.given('shard-rows'), g.bool('resume'));
     // SIGINT/SIGTERM: finish the batch in flight, keep the complete shards, exit 130. A second signal exits at once.
     const ctl = new AbortController();
     const onSignal = (): void => {
@@ -113,3 +115,14 @@ export const command: CommandSpec = {
     }
   },
 };
+
+/** -o before the model loads: nothing that exists is overwritten, and the place can be written. */
+function checkOutputs(out: string, hooks: string[], sharded: boolean, resume: boolean): void {
+  if (out === '-') return;
+  if (hooks.length <= 1) {
+    checkOutput(out, sharded ? { kind: 'dir', dataset: true, resume } : { kind: 'file', dirHint: ', or add --shard-rows N to write a sharded dataset there' });
+    return;
+  }
+  checkOutput(out, { kind: 'dir' });
+  for (const h of hooks) checkOutput(path.join(out, sharded ? h : `${h}.arrow`), sharded ? { kind: 'dir', dataset: true, resume } : { kind: 'file' });
+}

@@ -1,20 +1,11 @@
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
+import { checkOutput } from '../output.js';
 
 // Defaults live in @vsae/sae (TRAIN_DEFAULTS, DEFAULT_COEFF); they are repeated here only for the
 // help text (loading @vsae/sae loads TensorFlow.js), and a test checks that the two agree.
 const ARCHS = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi'] as const;
-
-/** "512M", "2G", "1.5GiB", "1048576" → bytes. */
-export function parseSize(flag: string, raw: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?b)?\s*$/i.exec(raw);
-  if (!m) throw new UsageError(`--${flag} takes a size such as 512M or 2G (got "${raw}")`);
-  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const bytes = Math.floor(Number(m[1]) * unit);
-  if (!(bytes > 0)) throw new UsageError(`--${flag} must be a positive size (got "${raw}")`);
-  return bytes;
-}
 
 export const command: CommandSpec = {
   name: 'train',
@@ -52,7 +43,7 @@ export const command: CommandSpec = {
     tensorboard: { type: 'boolean', help: 'also write TensorBoard event files into the run directory', aliases: ['use_tensorboard'] },
     'skip-bad-rows': { type: 'boolean', help: 'drop rows holding NaN/Inf (counted in the metrics) instead of stopping' },
     'buffer-rows': { type: 'int', help: 'rows in the shuffling buffer (default 16 batches, at most 64 MiB)', min: 1, value: 'N' },
-    'max-memory': { type: 'string', help: 'memory budget for the data held, e.g. 512M (the buffer takes at most a quarter)', value: 'SIZE' },
+    'max-memory': { type: 'string', help: 'memory budget for the data held, e.g. 512M or 2G (a bare number is MiB; the buffer takes at most a quarter)', value: 'SIZE' },
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -77,6 +68,7 @@ export const command: CommandSpec = {
     if (input === undefined || input === '') throw new UsageError('needs --input PATH: the activation dataset (.arrow file, sharded directory, or - for stdin)');
     if (out === undefined || out === '') throw new UsageError('needs -o DIR: the run directory to write');
     if (input === '-' && process.stdin.isTTY) throw new UsageError('--input - reads an Arrow stream from stdin, which is a terminal here: pipe one in (vsae toy -o - … | vsae train --input - …) or give a file');
+    checkOutput(out, { kind: 'dir' });
     const resume = g.bool('resume');
     if (resume) {
       // The checkpoint holds the run's options; only these may be given again.

@@ -13,8 +13,8 @@ import { InputError, Progress, UsageError, VsaeError, acquireLock, createDataset
 import type { DatasetWriter, DirLock } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
 import type { TextTokenizer, TransformerConfig } from '@vsae/transformer';
-import { arrowSource, jsonlSource, textSource } from './sources.js';
-import type { TokenSource } from './sources.js';
+import { arrowSource, corpusSource } from './sources.js';
+import type { CorpusFormat, TokenSource } from './sources.js';
 import { windows } from './windows.js';
 
 export interface ExtractOptions {
@@ -24,8 +24,10 @@ export interface ExtractOptions {
   hooks?: string[];
   layer?: number;
   actName?: string;
-  /** Plain text ('-' for stdin) or JSONL with a `text` field (by extension .jsonl / .ndjson). */
+  /** A corpus ('-' for stdin): plain text, JSONL with a `text` field, or Arrow, as `format` says or as detected. */
   text?: string;
+  /** The format of `text` (default: detected from its first bytes; a .jsonl / .ndjson name is JSONL). */
+  format?: CorpusFormat;
   /** Arrow file (or '-') with a `text` or a `tokens` List<Int32> column. */
   dataset?: string;
   /** tokenizer.json to use instead of the model directory's. */
@@ -173,9 +175,7 @@ function checkResumable(file: string, key: RowKey): void {
 
 function openSource(o: ExtractOptions, tok: TextTokenizer | undefined): Promise<TokenSource> | TokenSource {
   if (o.dataset !== undefined) return arrowSource(o.dataset, tok);
-  const file = o.text!;
-  if (!tok) throw new UsageError('reading text needs a tokenizer'); // guarded by the caller
-  return /\.(jsonl|ndjson)$/i.test(file) ? jsonlSource(file, tok) : textSource(file, tok);
+  return corpusSource(o.text!, o.format, tok);
 }
 
 /** Bytes of data one token of a window holds in the forward pass (activations of a layer, the attention maps, the captures). */
@@ -216,6 +216,8 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (o.resume && !o.shardRows) throw new UsageError('--resume continues a sharded directory: give --shard-rows too (a single file is written whole or not at all)');
   if (o.shardRows && o.out === '-') throw new UsageError('--shard-rows writes a directory; it cannot go to stdout (-o -)');
   if (o.prependBos && context < 2) throw new UsageError('--context must be at least 2 with --prepend-bos');
+  if (o.format !== undefined && !['text', 'jsonl', 'arrow'].includes(o.format)) throw new UsageError(`--format must be text, jsonl or arrow (got "${o.format}")`);
+  if (o.format !== undefined && o.dataset !== undefined) throw new UsageError('--format says what --text is; --dataset is always Arrow (drop --format, or pass the file as --text)');
 
   // --- model
   const cfg = readModelConfig(o.model);

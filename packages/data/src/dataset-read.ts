@@ -11,6 +11,7 @@ import type { BufferRegion, RecordBatch as RecordBatchHeader } from 'apache-arro
 import {
   Footer,
   allocAligned,
+  checkBatchOffsets,
   columnStarts,
   decodeMessage,
   isMagic,
@@ -81,11 +82,26 @@ export function indexArrowFile(file: string): Promise<ArrowIndex> {
  * Checks an Arrow IPC file (or a file holding an IPC stream) of any schema before another
  * reader — apache-arrow's — trusts it: every message and footer block inside the file, record
  * batches whose row counts, field nodes and buffers fit their bodies, flatbuffer vectors inside
- * their buffers, a stream closed by its end-of-stream marker. apache-arrow's readers loop
- * forever or for billions of rows on some such lies. Throws an InputError naming the file.
+ * their buffers, offsets inside what they index (checkBatchOffsets), a stream closed by its
+ * end-of-stream marker. apache-arrow's readers loop forever, or build what a lying offset
+ * claims, on such lies. Throws an InputError naming the file.
  */
 export async function checkArrowIpc(file: string): Promise<{ format: 'file' | 'stream'; rows: number; batches: number }> {
   const idx = await indexIpc(file, () => undefined);
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    for (const [i, b] of idx.blocks.entries()) {
+      const body = b.offset + b.metaLength;
+      await checkBatchOffsets(
+        idx.schema,
+        b.header,
+        (r, n) => readAt(fh, body + r.offset, n),
+        (what) => new InputError(file, `has a record batch (${i}) with ${what}; the file is damaged`),
+      );
+    }
+  } finally {
+    await fh.close();
+  }
   return { format: idx.format, rows: idx.rows, batches: idx.blocks.length };
 }
 

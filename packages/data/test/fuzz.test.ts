@@ -613,6 +613,17 @@ describe.skipIf(!built)('lying sizes are refused by checking them against the fi
     expect((o as { message: string }).message).toMatch(pattern);
   }
 
+  it('list offsets past their child values (seeds 748858546, 907307646): refused before apache-arrow builds what they claim', async () => {
+    // Both flip the corpus's tokens column to List<Null> (bit 0 of byte 1288, in the footer's
+    // schema) and an offset's high byte: apache-arrow then built an array of 16 million nulls
+    // for one row and the reader's process ran out of its heap.
+    const bytes = bytesOf(fx.corpus);
+    const found: Array<Array<[number, number]>> = [[[1288, 0], [271, 0], [224, 0]], [[299, 0], [1288, 0]]];
+    for (const bits of found) {
+      await expectRefused('ipc', applyBytes(bytes, { kind: 'flip', bits }), 'corpus.arrow', /record batch \(0\) with offsets of column "tokens" that (go backwards|run to value \d{8} of its 63 child values)/);
+    }
+  });
+
   it('a record batch claiming 2^40 rows; a negative body length', async () => {
     const bytes = bytesOf(fx.stream);
     const [schema, batch] = messages(bytes);

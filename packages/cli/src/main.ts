@@ -1,5 +1,5 @@
 import { isVsaeError, UsageError } from '@vsae/data';
-import { formatHelp, parseArgs } from './args.js';
+import { closest, formatHelp, parseArgs } from './args.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
 
 const VERSION = '0.1.0';
@@ -44,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  // `vsae help train` is `vsae train --help`.
+  if (name === 'help' && rest.length > 0) [name, rest] = [rest[0], ['--help']];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(topHelp());
     return name === undefined ? 2 : 0;
@@ -55,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    process.stderr.write(`vsae: unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}\n`);
+    const near = closest(name, COMMANDS.map((c) => c.name));
+    process.stderr.write(`vsae: unknown command "${name}"${near ? `; did you mean "vsae ${near}"?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
   try {

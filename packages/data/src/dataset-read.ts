@@ -31,7 +31,7 @@ import {
   type DatasetLayout,
 } from './_dataset-schema.js';
 import { readDatasetJson } from './_dataset-json.js';
-import { InputError, VsaeError } from './errors.js';
+import { InputError, UsageError, VsaeError } from './errors.js';
 import type { ActivationBatch, ActivationDataset, DatasetMeta, OpenDatasetOptions } from './types.js';
 
 /** What one Arrow file (or one shard) holds, learned from its footer / message headers. */
@@ -503,7 +503,8 @@ class StreamDataset implements ActivationDataset {
 
 async function openStdin(name: string, input: NodeJS.ReadableStream, opts: OpenDatasetOptions): Promise<StreamDataset> {
   if ((input as NodeJS.ReadStream).isTTY && !opts.allowTTY) {
-    throw new InputError(name, 'is a terminal; pipe an Arrow stream in (e.g. `vsae toy -o - | vsae train -i -`) or give a file');
+    // Nothing is wrong with any input: the command was called without one (a usage mistake).
+    throw new UsageError(`${name === '-' ? 'stdin' : name} is a terminal, not an Arrow stream: pipe one in (e.g. vsae toy -o - --truth toy.truth.safetensors | vsae inspect -) or give a file`);
   }
   const reader = new ChunkReader((input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]());
   const head = await reader.read(8);

@@ -43,7 +43,7 @@ export const command: CommandSpec = {
     if (!model) throw new UsageError('needs --model DIR: a GPT-2 (Hugging Face) or GELU-1L (TransformerLens) checkpoint directory');
     if (!out) throw new UsageError('needs -o PATH: a .arrow file, a directory (--shard-rows or several hooks), or - for an Arrow stream on stdout');
     if (out === '-') {
-      if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train -) or use -o FILE');
+      if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train --input - -o runs/x) or use -o FILE');
       if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
     }
     if (g.given('layer') !== g.given('act-name')) throw new UsageError('--layer and --act-name go together (e.g. --layer 0 --act-name post)');

@@ -91,3 +91,22 @@ describe.skipIf(!hasScript)('stdin that is a terminal is a usage mistake (2) in 
     expect(r.stdout).toMatch(/^stdin: stream, 500 rows × d_in 20/);
   });
 });
+
+describe('a float64 act column (NumPy\'s default)', () => {
+  it('vsae inspect and vsae train read it, with one note on stderr', async () => {
+    const { Field, FixedSizeList, Float64, Table, makeData, makeVector, tableToIPC } = await import('apache-arrow');
+    const n = 512;
+    const d = 4;
+    const v = Float64Array.from({ length: n * d }, (_, i) => (((i * 7919) % 13) / 13) * ((i * 31) % 3 === 0 ? 1 : 0));
+    const act = makeVector(makeData({ type: new FixedSizeList(d, new Field('item', new Float64(), false)), length: n, nullCount: 0, child: makeData({ type: new Float64(), length: n * d, data: v }) }));
+    fs.writeFileSync(path.join(tmp, 'f64.arrow'), tableToIPC(new Table({ act }), 'file'));
+    const i = vsae(['inspect', 'f64.arrow', '--json', '-q']);
+    expect(i.status, i.stderr).toBe(0);
+    expect(i.stderr).toBe('vsae: note: f64.arrow: "act" is float64; converted to float32 as it is read (write float32 to halve the file and skip the conversion)\n');
+    const info = JSON.parse(i.out) as { numRows: number; dIn: number; columns: Array<{ name: string; max: number }> };
+    expect([info.numRows, info.dIn]).toEqual([n, d]);
+    expect(info.columns.find((c) => c.name === 'act')!.max).toBeCloseTo(Math.fround(12 / 13), 6);
+    const t = vsae(['train', '--input', 'f64.arrow', '-o', 'runs/f64', '--steps', '3', '--batch-size', '64', '--dict-mult', '1', '-q']);
+    expect(t.status, t.stderr).toBe(0);
+  });
+});

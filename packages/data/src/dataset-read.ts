@@ -221,7 +221,7 @@ function region(file: string, body: Uint8Array, regions: BufferRegion[], i: numb
   return { at: r.offset, len: need };
 }
 
-function view<T extends Float32Array | Int32Array | BigInt64Array>(
+function view<T extends Float32Array | Float64Array | Int32Array | BigInt64Array>(
   Ctor: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number },
   body: Uint8Array,
   at: number,
@@ -257,6 +257,10 @@ function toBatch(
     const s = starts[layout.index[col]!]!;
     noNulls(col, s.node);
     noNulls(col, s.node + 1);
+    if (layout.float64[col]) {
+      const r = region(file, body, header.buffers, s.buffer + 2, n * width * 8, col);
+      return Float32Array.from(view(Float64Array, body, r.at, n * width));
+    }
     const r = region(file, body, header.buffers, s.buffer + 2, n * width * 4, col);
     return view(Float32Array, body, r.at, n * width);
   };

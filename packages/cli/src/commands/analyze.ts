@@ -80,9 +80,10 @@ export const command: CommandSpec = {
         s.explained_variance !== undefined ? `explained variance ${formatNumber(s.explained_variance)}` : '',
         s.mmcs !== undefined ? `MMCS ${formatNumber(s.mmcs)}` : '',
         s.ce_loss_recovered !== undefined ? `CE loss recovered ${formatNumber(s.ce_loss_recovered)}` : '',
-        s.n_clusters !== undefined ? `${s.n_clusters} clusters` : '',
+        s.n_clusters !== undefined ? `${s.n_clusters} cluster${s.n_clusters === 1 ? '' : 's'}` : '',
       ].filter(Boolean);
-      process.stderr.write(`vsae analyze: ${analyses.length || ANALYSES.length} analyses of ${s.n_rows} rows → ${res.out} (${res.files.length} files); ${parts.join(', ')}; ${formatDuration(seconds)}\n`);
+      const n = analyses.length || ANALYSES.length;
+      process.stderr.write(`vsae analyze: ${n} analys${n === 1 ? 'is' : 'es'} of ${s.n_rows} row${s.n_rows === 1 ? '' : 's'} → ${res.out} (${res.files.length} files); ${parts.join(', ')}; ${formatDuration(seconds)}\n`);
     }
     return 0;
   },

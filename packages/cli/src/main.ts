@@ -30,7 +30,9 @@ export function reportError(command: string | undefined, e: unknown): number {
   const err = e as NodeJS.ErrnoException;
   if (err && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR' || err.code === 'ENOTDIR' || err.code === 'ENOSPC') && err.path) {
     const what = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory, expected a file', ENOTDIR: 'a part of the path is not a directory', ENOSPC: 'no space left on the device' }[err.code];
-    process.stderr.write(`${where}: ${err.path}: ${what}\n`);
+    // A temporary name (`.toy.arrow.tmp-123-ab12cd`) means nothing to the user: name their file.
+    const shown = err.path.replace(/(^|[\\/])\.([^\\/]+)\.tmp-\d+-[a-z0-9]+$/, '$1$2');
+    process.stderr.write(`${where}: ${shown}: ${what}\n`);
     return 1;
   }
   if (err && err.code === 'EPIPE') return 0;

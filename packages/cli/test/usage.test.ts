@@ -110,3 +110,19 @@ describe('a float64 act column (NumPy\'s default)', () => {
     expect(t.status, t.stderr).toBe(0);
   });
 });
+
+describe('errors from the system name the user\'s path', () => {
+  it('a temporary name in an errno error is shown as the file it stands for', async () => {
+    const { reportError } = await import('../src/main.js');
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (lines.push(String(s)), true)) as typeof process.stderr.write;
+    try {
+      const e = Object.assign(new Error("ENOTDIR: not a directory, open 'out/.r.html.tmp-28663-ab12cd'"), { code: 'ENOTDIR', path: 'out/.r.html.tmp-28663-ab12cd' });
+      expect(reportError('report', e)).toBe(1);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(lines).toEqual(['vsae report: out/r.html: a part of the path is not a directory\n']);
+  });
+});

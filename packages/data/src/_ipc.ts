@@ -21,7 +21,7 @@ import {
   type Schema,
 } from 'apache-arrow';
 import { Footer, FileBlock } from 'apache-arrow/ipc/metadata/file';
-import { RecordBatch as RecordBatchHeader, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
+import { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import './_flatbuffers-guard.js';
 import { InputError } from './errors.js';
@@ -166,6 +166,23 @@ export function recordBatchHeaderOf(file: string, m: Message, where: string): Re
   } catch (e) {
     throw new InputError(file, `has a corrupt record-batch header ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
   }
+  return checkedBatchHeader(file, h, m.bodyLength, where);
+}
+
+/** A dictionary batch's id and its record batch, checked as recordBatchHeaderOf checks one. */
+export function dictionaryBatchHeaderOf(file: string, m: Message, where: string): { id: number; data: RecordBatchHeader } {
+  let d: DictionaryBatchHeader;
+  try {
+    d = m.header() as DictionaryBatchHeader;
+    if (!d?.data) throw new Error('no record batch inside');
+  } catch (e) {
+    throw new InputError(file, `has a corrupt dictionary batch ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
+  }
+  return { id: Number(d.id), data: checkedBatchHeader(file, d.data, m.bodyLength, where) };
+}
+
+function checkedBatchHeader(file: string, h: RecordBatchHeader, bodyLength: number, where: string): RecordBatchHeader {
+  const m = { bodyLength };
   if (h.compression !== null && h.compression !== undefined) {
     throw new InputError(file, `holds compressed record batches ${where}; rewrite it uncompressed (e.g. pyarrow's compression=None, Polars' compression="uncompressed")`);
   }
@@ -272,7 +289,7 @@ export function readAtSync(fd: number, pos: number, n: number): Uint8Array {
  * With the header check (node lengths ≤ 8 × body bytes), nothing it builds can outgrow the file.
  */
 export async function checkBatchOffsets(
-  schema: Schema,
+  schema: Pick<Schema, 'fields'>,
   header: RecordBatchHeader,
   read: (region: BufferRegion, bytes: number) => Promise<Uint8Array>,
   bad: (what: string) => Error,

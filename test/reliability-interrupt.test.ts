@@ -214,7 +214,7 @@ describe('vsae toy --shard-rows interrupted', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, '_dataset.json'), 'utf8')).complete).toBe(false);
     await expect(openDataset(dir)).rejects.toThrow(/incomplete dataset/);
     const again = vsae(args, { cwd: tmp });
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(oneLine(again.stderr)).toHaveLength(1);
     expect(again.stderr).toMatch(/toyd already holds a dataset; delete it/);
   }, 300_000);

@@ -220,7 +220,7 @@ describe('a full disk (a file-size limit)', () => {
   it('vsae toy: one line, exit 1, no dataset file and no temporary file left', () => {
     fs.mkdirSync(path.join(tmp, 'full'), { recursive: true });
     const r = limited(64, ['toy', '--rows', '20000', '--toy-steps', '10', '--n-features', '40', '--n-hidden', '10', '-o', 'full/toy.arrow', '-q']);
-    expectOneLineError(r, 'toy', /cannot write full\/\.toy\.arrow\.tmp-\S+: the file would pass the size limit/);
+    expectOneLineError(r, 'toy', /cannot write full\/toy\.arrow: the file would pass the size limit/);
     expect(fs.readdirSync(path.join(tmp, 'full')).sort()).toEqual(['toy.truth.safetensors']);
   });
 

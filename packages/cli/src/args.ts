@@ -94,6 +94,35 @@ function coerce(name: string, spec: OptionSpec, raw: string): string | number | 
   }
 }
 
+/** Edit distance with adjacent transpositions (`trian` → `train` is 1). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The candidate closest to `word` when it is close enough to be a typo of it (about a third of its letters). */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word, c);
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
+  }
+  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
 export function parseArgs(spec: Pick<CommandSpec, 'name' | 'options' | 'implied' | 'positionals'>, argv: string[]): ParsedArgs {
   const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS, ...spec.options };
   const byName = new Map<string, string>();
@@ -144,7 +173,10 @@ export function parseArgs(spec: Pick<CommandSpec, 'name' | 'options' | 'implied'
         name = byName.get(k.slice(3));
         negated = true;
       }
-      if (name === undefined) throw new UsageError(`unknown option --${rawName} for "vsae ${spec.name}" (see vsae ${spec.name} --help)`);
+      if (name === undefined) {
+        const near = closest(k, [...byName.keys(), ...implied.keys()].filter((n) => !options[byName.get(n) ?? '']?.hidden));
+        throw new UsageError(`unknown option --${rawName} for "vsae ${spec.name}"${near ? `; did you mean --${near}?` : ''} (see vsae ${spec.name} --help)`);
+      }
       const o = options[name]!;
       if (o.type === 'boolean') {
         set(name, negated ? false : inline === undefined ? true : coerce(name, o, inline));

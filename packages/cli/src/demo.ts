@@ -166,6 +166,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     fs.mkdirSync(runsDir, { recursive: true });
     for (const arch of DEMO_ARCHS) fs.rmSync(path.join(runsDir, arch), { recursive: true, force: true });
+    // The demo owns its directory: a rerun replaces its dataset (vsae toy never overwrites one).
+    for (const f of [dataset, path.join(out, 'toy.truth.safetensors')]) fs.rmSync(f, { force: true });
 
     status.set('1/4 toy model of superposition: training it and writing activations…');
     let t = performance.now();

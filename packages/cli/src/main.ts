@@ -1,5 +1,5 @@
 import { isVsaeError, UsageError } from '@vsae/data';
-import { formatHelp, parseArgs } from './args.js';
+import { closest, formatHelp, parseArgs } from './args.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
 
 const VERSION = '0.1.0';
@@ -30,7 +30,9 @@ export function reportError(command: string | undefined, e: unknown): number {
   const err = e as NodeJS.ErrnoException;
   if (err && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR' || err.code === 'ENOTDIR' || err.code === 'ENOSPC') && err.path) {
     const what = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory, expected a file', ENOTDIR: 'a part of the path is not a directory', ENOSPC: 'no space left on the device' }[err.code];
-    process.stderr.write(`${where}: ${err.path}: ${what}\n`);
+    // A temporary name (`.toy.arrow.tmp-123-ab12cd`) means nothing to the user: name their file.
+    const shown = err.path.replace(/(^|[\\/])\.([^\\/]+)\.tmp-\d+-[a-z0-9]+$/, '$1$2');
+    process.stderr.write(`${where}: ${shown}: ${what}\n`);
     return 1;
   }
   if (err && err.code === 'EPIPE') return 0;
@@ -44,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  // `vsae help train` is `vsae train --help`.
+  if (name === 'help' && rest.length > 0) [name, rest] = [rest[0], ['--help']];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(topHelp());
     return name === undefined ? 2 : 0;
@@ -55,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    process.stderr.write(`vsae: unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}\n`);
+    const near = closest(name, COMMANDS.map((c) => c.name));
+    process.stderr.write(`vsae: unknown command "${name}"${near ? `; did you mean "vsae ${near}"?` : ''} (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`);
     return 2;
   }
   try {

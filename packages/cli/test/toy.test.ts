@@ -121,7 +121,7 @@ describe('vsae toy', () => {
 
   it('an output path that cannot be created is a one-line error with exit code 1', () => {
     fs.writeFileSync(path.join(tmp, 'a-file'), '');
-    expectOneLineError(vsae(['toy', '--toy-steps', '1', '--rows', '10', '-o', 'a-file/toy.arrow']), 1, /a-file\/toy\.arrow: a part of the path a-file is a file, not a folder/);
+    expectOneLineError(vsae(['toy', '--toy-steps', '1', '--rows', '10', '-o', 'a-file/toy.arrow']), 1, /^vsae toy: cannot write a-file\/toy\.arrow: a-file is a file, not a directory; choose another path$/);
   });
 
   it('the help lists the flags with the defaults of @vsae/toy', () => {

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDatasetWriter, readMetrics, readRunConfig, readSafetensors, runStatus } from '@vsae/data';
+import { createDatasetWriter, parseSize, readMetrics, readRunConfig, readSafetensors, runStatus } from '@vsae/data';
 import { DEFAULT_COEFF, TRAIN_DEFAULTS } from '@vsae/sae';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
-import { command, parseSize } from '../src/commands/train.js';
+import { command } from '../src/commands/train.js';
 
 // End-to-end: the real, built bin.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-train-'));

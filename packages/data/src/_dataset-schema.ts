@@ -18,11 +18,27 @@ export interface DatasetLayout {
   nFeatures: number | undefined;
   /** Top-level field index of each column present. */
   index: Partial<Record<ColumnName, number>>;
+  /** List columns stored as float64 (NumPy's default), converted to float32 as they are read. */
+  float64: { act: boolean; features: boolean };
 }
 
 const isF32List = (t: DataType): t is FixedSizeList<Float32> =>
   t.typeId === Type.FixedSizeList && (t as FixedSizeList).children[0]?.type.typeId === Type.Float &&
   ((t as FixedSizeList).children[0]!.type as Float32).precision === 1;
+/** FixedSizeList<Float64>: accepted for act and features, and read as float32. */
+const isF64List = (t: DataType): t is FixedSizeList =>
+  t.typeId === Type.FixedSizeList && (t as FixedSizeList).children[0]?.type.typeId === Type.Float &&
+  ((t as FixedSizeList).children[0]!.type as Float32).precision === 2;
+const isFloatList = (t: DataType): t is FixedSizeList => isF32List(t) || isF64List(t);
+
+/** Files already told about (one note per file, not per shard read or per pass). */
+const noted = new Set<string>();
+function noteFloat64(file: string, cols: string[]): void {
+  if (cols.length === 0 || noted.has(file)) return;
+  noted.add(file);
+  process.stderr.write(`vsae: note: ${file === '-' ? 'stdin' : file}: ${cols.map((c) => `"${c}"`).join(' and ')} ${cols.length > 1 ? 'are' : 'is'} float64; converted to float32 as it is read (write float32 to halve the file and skip the conversion)\n`);
+}
+
 const isInt = (t: DataType, bits: number): boolean =>
   t.typeId === Type.Int && (t as Int32).bitWidth === bits && (t as Int32).isSigned;
 
@@ -38,8 +54,8 @@ export function checkDatasetSchema(file: string, schema: Schema): DatasetLayout 
     throw new InputError(file, `has no "act" column (its columns: ${names}); an activation dataset needs act as FixedSizeList<Float32>[d_in]`);
   }
   const act = schema.fields[actI]!.type;
-  if (!isF32List(act)) {
-    throw new InputError(file, `column "act" is ${typeName(act)}, but it must be FixedSizeList<Float32>[d_in] (one fixed-width float32 vector per row)`);
+  if (!isFloatList(act)) {
+    throw new InputError(file, `column "act" is ${typeName(act)}, but it must be FixedSizeList<Float32>[d_in] (one fixed-width float32 vector per row; float64 is converted)`);
   }
   const dIn = act.listSize;
   if (!Number.isSafeInteger(dIn) || dIn <= 0) throw new InputError(file, `column "act" has vectors of width ${dIn}; the width must be a positive integer, the file is damaged`);
@@ -51,7 +67,7 @@ export function checkDatasetSchema(file: string, schema: Schema): DatasetLayout 
     seq: ['Int64', (t) => isInt(t, 64)],
     pos: ['Int32', (t) => isInt(t, 32)],
     token: ['Int32', (t) => isInt(t, 32)],
-    features: ['FixedSizeList<Float32>', isF32List],
+    features: ['FixedSizeList<Float32>', isFloatList],
   };
   for (const name of OPTIONAL_COLUMNS) {
     const i = index[name];
@@ -61,7 +77,9 @@ export function checkDatasetSchema(file: string, schema: Schema): DatasetLayout 
   }
   const feat = index.features === undefined ? undefined : (schema.fields[index.features]!.type as FixedSizeList).listSize;
   if (feat !== undefined && (!Number.isSafeInteger(feat) || feat <= 0)) throw new InputError(file, `column "features" has vectors of width ${feat}; the width must be a positive integer, the file is damaged`);
-  return { dIn, nFeatures: feat, index };
+  const float64 = { act: isF64List(act), features: index.features !== undefined && isF64List(schema.fields[index.features]!.type) };
+  noteFloat64(file, (['act', 'features'] as const).filter((c) => float64[c]));
+  return { dIn, nFeatures: feat, index, float64 };
 }
 
 /** True when two dataset schemas have the same columns with the same types (metadata aside). */

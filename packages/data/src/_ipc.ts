@@ -21,7 +21,7 @@ import {
   type Schema,
 } from 'apache-arrow';
 import { Footer, FileBlock } from 'apache-arrow/ipc/metadata/file';
-import { RecordBatch as RecordBatchHeader, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
+import { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader, type BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import './_flatbuffers-guard.js';
 import { InputError } from './errors.js';
@@ -166,6 +166,23 @@ export function recordBatchHeaderOf(file: string, m: Message, where: string): Re
   } catch (e) {
     throw new InputError(file, `has a corrupt record-batch header ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
   }
+  return checkedBatchHeader(file, h, m.bodyLength, where);
+}
+
+/** A dictionary batch's id and its record batch, checked as recordBatchHeaderOf checks one. */
+export function dictionaryBatchHeaderOf(file: string, m: Message, where: string): { id: number; data: RecordBatchHeader } {
+  let d: DictionaryBatchHeader;
+  try {
+    d = m.header() as DictionaryBatchHeader;
+    if (!d?.data) throw new Error('no record batch inside');
+  } catch (e) {
+    throw new InputError(file, `has a corrupt dictionary batch ${where} (${oneLine(e)}); the file is damaged`, { cause: e });
+  }
+  return { id: Number(d.id), data: checkedBatchHeader(file, d.data, m.bodyLength, where) };
+}
+
+function checkedBatchHeader(file: string, h: RecordBatchHeader, bodyLength: number, where: string): RecordBatchHeader {
+  const m = { bodyLength };
   if (h.compression !== null && h.compression !== undefined) {
     throw new InputError(file, `holds compressed record batches ${where}; rewrite it uncompressed (e.g. pyarrow's compression=None, Polars' compression="uncompressed")`);
   }
@@ -259,6 +276,102 @@ export function readAtSync(fd: number, pos: number, n: number): Uint8Array {
     off += got;
   }
   return off === n ? buf : buf.subarray(0, off);
+}
+
+// --- what offsets index ------------------------------------------------------------------------
+
+/**
+ * Checks that a record batch's offsets stay inside what they index, reading only the offset
+ * buffers (`read(region, bytes)` returns the first `bytes` of a buffer of the body): every
+ * Utf8/Binary offset within its data buffer, every List/Map offset within its child's length,
+ * a FixedSizeList's rows × list size within its child's. apache-arrow trusts them: a list row
+ * running to offset 16 million over a Null child makes it build an array of 16 million nulls.
+ * With the header check (node lengths ≤ 8 × body bytes), nothing it builds can outgrow the file.
+ */
+export async function checkBatchOffsets(
+  schema: Pick<Schema, 'fields'>,
+  header: RecordBatchHeader,
+  read: (region: BufferRegion, bytes: number) => Promise<Uint8Array>,
+  bad: (what: string) => Error,
+): Promise<void> {
+  let ni = 0;
+  let bi = 0;
+  let vi = 0;
+  const variadic = () => header.variadicBufferCounts?.[vi++] ?? 0;
+  const node = (col: string): number => {
+    const n = header.nodes[ni++];
+    if (!n) throw bad(`too few field nodes for column "${col}"`);
+    return n.length;
+  };
+  const buffer = (col: string): BufferRegion => {
+    const b = header.buffers[bi++];
+    if (!b) throw bad(`too few buffers for column "${col}"`);
+    return b;
+  };
+  /** The last of n + 1 offsets, after checking they start at ≥ 0 and never decrease. */
+  const lastOffset = async (col: string, region: BufferRegion, n: number, wide: boolean): Promise<number> => {
+    if (n === 0) return 0;
+    const w = wide ? 8 : 4;
+    if (region.length < (n + 1) * w) throw bad(`an offsets buffer of ${region.length} bytes for ${n} values of column "${col}"`);
+    const b = await read(region, (n + 1) * w);
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let prev = 0;
+    for (let i = 0; i <= n; i++) {
+      const v = wide ? Number(dv.getBigInt64(i * 8, true)) : dv.getInt32(i * 4, true);
+      if (v < prev || (i === 0 && v < 0)) throw bad(`offsets of column "${col}" that go ${v < 0 ? 'negative' : 'backwards'} at value ${i}`);
+      prev = v;
+    }
+    return prev;
+  };
+  const child = (type: DataType, col: string): DataType => {
+    const c = (type.children as Field[] | undefined)?.[0]?.type;
+    if (!c) throw bad(`a ${type.typeId === Type.FixedSizeList ? 'fixed-size list' : 'list'} column "${col}" whose type has no child type`);
+    return c;
+  };
+  const walk = async (type: DataType, col: string): Promise<number> => {
+    switch (type.typeId) {
+      case Type.Utf8: case Type.Binary: case Type.LargeUtf8: case Type.LargeBinary: {
+        const n = node(col);
+        buffer(col);
+        const offsets = buffer(col);
+        const data = buffer(col);
+        const last = await lastOffset(col, offsets, n, type.typeId === Type.LargeUtf8 || type.typeId === Type.LargeBinary);
+        if (last > data.length) throw bad(`offsets of column "${col}" that run to byte ${last} of its ${data.length}-byte data`);
+        return n;
+      }
+      case Type.List: case Type.LargeList: case Type.Map: {
+        const n = node(col);
+        buffer(col);
+        const last = await lastOffset(col, buffer(col), n, type.typeId === Type.LargeList);
+        const kids = await walk(child(type, col), col);
+        if (last > kids) throw bad(`offsets of column "${col}" that run to value ${last} of its ${kids} child values`);
+        return n;
+      }
+      case Type.FixedSizeList: {
+        const n = node(col);
+        buffer(col);
+        const size = (type as unknown as { listSize: number }).listSize;
+        const kids = await walk(child(type, col), col);
+        if (n * size > kids) throw bad(`${n} lists of ${size} in column "${col}" but ${kids} child values`);
+        return n;
+      }
+      case Type.Struct: {
+        const n = node(col);
+        buffer(col);
+        for (const c of (type.children as Field[] | undefined) ?? []) await walk(c.type, `${col}.${c.name}`);
+        return n;
+      }
+      default: {
+        // Nothing here indexes another buffer (or apache-arrow does not build from it): skip it.
+        const n = header.nodes[ni]?.length ?? 0;
+        const l = layoutOf(type, variadic);
+        ni += l.nodes;
+        bi += l.buffers;
+        return n;
+      }
+    }
+  };
+  for (const f of schema.fields) await walk(f.type, f.name);
 }
 
 // --- whole-buffer check (small tables) -------------------------------------------------------

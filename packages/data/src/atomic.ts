@@ -45,7 +45,21 @@ export function writeFailure(e: unknown): string {
     : code === 'EDQUOT' ? 'the disk quota is used up; free some space and try again'
     : code === 'EFBIG' ? 'the file would pass the size limit of this system or process (ulimit -f); raise it or write elsewhere'
     : code === 'EISDIR' ? 'it is a directory; give a file name'
-    : `${(e as Error).message}`;
+    : code === 'ENOTDIR' ? 'a part of its path is a file, not a directory; choose another path'
+    : code === 'EROFS' ? 'the file system is read-only; write elsewhere'
+    : code === 'ENAMETOOLONG' ? 'the name is too long'
+    : code === 'EMFILE' || code === 'ENFILE' ? 'too many open files; raise the limit (ulimit -n) and try again'
+    // Other errors name the temporary file and a raw code: keep only the words.
+    : `${(e as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '')}`;
+}
+
+/** Removes a temporary file after a failed write; a path that cannot hold it (ENOTDIR) holds nothing. */
+function removeQuietly(tmp: string): void {
+  try {
+    fs.rmSync(tmp, { force: true });
+  } catch {
+    // nothing was created there
+  }
 }
 
 function writeError(target: string, e: unknown): VsaeError {
@@ -68,7 +82,7 @@ export function writeFileAtomicSync(target: string, data: FileData): void {
     fs.renameSync(tmp, target);
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw writeError(target, e);
   }
   syncDir(path.dirname(target));
@@ -90,7 +104,7 @@ export async function writeFileAtomic(target: string, data: FileData): Promise<v
     await fs.promises.rename(tmp, target);
   } catch (e) {
     if (fh !== undefined) await fh.close();
-    await fs.promises.rm(tmp, { force: true });
+    removeQuietly(tmp);
     throw writeError(target, e);
   }
   syncDir(path.dirname(target));

@@ -6,13 +6,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MessageHeader, type Schema } from 'apache-arrow';
+import { Field, MessageHeader, Type, type DataType, type Schema } from 'apache-arrow';
 import type { BufferRegion, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import {
   Footer,
   allocAligned,
+  checkBatchOffsets,
   columnStarts,
   decodeMessage,
+  dictionaryBatchHeaderOf,
   isMagic,
   oneLine,
   parsePrefix,
@@ -30,7 +32,7 @@ import {
   type DatasetLayout,
 } from './_dataset-schema.js';
 import { readDatasetJson } from './_dataset-json.js';
-import { InputError, VsaeError } from './errors.js';
+import { InputError, UsageError, VsaeError } from './errors.js';
 import type { ActivationBatch, ActivationDataset, DatasetMeta, OpenDatasetOptions } from './types.js';
 
 /** What one Arrow file (or one shard) holds, learned from its footer / message headers. */
@@ -40,6 +42,8 @@ export interface IpcIndex<L> {
   schema: Schema;
   layout: L;
   blocks: Array<MessageBlock & { header: RecordBatchHeader }>;
+  /** Dictionary batches (checked headers; their dictionaries are not dataset columns). */
+  dictionaries: Array<{ offset: number; metaLength: number; id: number; header: RecordBatchHeader }>;
   rows: number;
 }
 export type ArrowIndex = IpcIndex<DatasetLayout>;
@@ -81,12 +85,49 @@ export function indexArrowFile(file: string): Promise<ArrowIndex> {
  * Checks an Arrow IPC file (or a file holding an IPC stream) of any schema before another
  * reader — apache-arrow's — trusts it: every message and footer block inside the file, record
  * batches whose row counts, field nodes and buffers fit their bodies, flatbuffer vectors inside
- * their buffers, a stream closed by its end-of-stream marker. apache-arrow's readers loop
- * forever or for billions of rows on some such lies. Throws an InputError naming the file.
+ * their buffers, offsets inside what they index (checkBatchOffsets), a stream closed by its
+ * end-of-stream marker. apache-arrow's readers loop forever, or build what a lying offset
+ * claims, on such lies. Throws an InputError naming the file.
  */
 export async function checkArrowIpc(file: string): Promise<{ format: 'file' | 'stream'; rows: number; batches: number }> {
   const idx = await indexIpc(file, () => undefined);
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    for (const [i, b] of idx.blocks.entries()) {
+      const body = b.offset + b.metaLength;
+      await checkBatchOffsets(
+        idx.schema,
+        b.header,
+        (r, n) => readAt(fh, body + r.offset, n),
+        (what) => new InputError(file, `has a record batch (${i}) with ${what}; the file is damaged`),
+      );
+    }
+    for (const d of idx.dictionaries) {
+      const field = dictionaryField(idx.schema.fields, d.id);
+      if (!field) throw new InputError(file, `has a dictionary batch for id ${d.id}, which no column of its schema uses; the file is damaged`);
+      const body = d.offset + d.metaLength;
+      await checkBatchOffsets(
+        { fields: [field] },
+        d.header,
+        (r, n) => readAt(fh, body + r.offset, n),
+        (what) => new InputError(file, `has a dictionary batch (id ${d.id}) with ${what}; the file is damaged`),
+      );
+    }
+  } finally {
+    await fh.close();
+  }
   return { format: idx.format, rows: idx.rows, batches: idx.blocks.length };
+}
+
+/** A field of the dictionary's values (its name, the dictionary's value type) for dictionary `id`, searched through nested types. */
+function dictionaryField(fields: Field[], id: number): Field | undefined {
+  for (const f of fields) {
+    const t = f.type as DataType & { id?: number; dictionary?: DataType };
+    if (t.typeId === Type.Dictionary && Number(t.id) === id && t.dictionary) return new Field(f.name, t.dictionary, true);
+    const inner = dictionaryField((t.children ?? []) as Field[], id);
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 async function indexIpc<L>(file: string, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
@@ -120,6 +161,22 @@ async function readHeaderAt(file: string, fh: fs.promises.FileHandle, offset: nu
   return recordBatchHeaderOf(file, m, where);
 }
 
+async function readDictionaryAt(file: string, fh: fs.promises.FileHandle, b: { offset: number; metaDataLength: number; bodyLength: number }, end: number, i: number) {
+  const where = `(dictionary batch ${i})`;
+  const count = (v: number) => Number.isSafeInteger(v) && v >= 0;
+  if (!count(b.offset) || !count(b.bodyLength) || !count(b.metaDataLength) || b.offset < 8 || b.metaDataLength <= 0 || b.offset + b.metaDataLength + b.bodyLength > end) {
+    throw new InputError(file, `footer places dictionary batch ${i} outside the file; the file is damaged`);
+  }
+  const framed = await readAt(fh, b.offset, b.metaDataLength);
+  const p = parsePrefix(framed);
+  if (typeof p !== 'object' || p.len <= 0 || p.prefix + p.len > framed.byteLength) throw new InputError(file, `has a corrupt dictionary block ${where} in its footer; the file is damaged`);
+  const m = decodeMessage(file, framed.subarray(p.prefix, p.prefix + p.len), where);
+  if (m.headerType !== MessageHeader.DictionaryBatch) throw new InputError(file, `footer points ${where} at a message that is not a dictionary batch; the file is damaged`);
+  if (m.bodyLength !== b.bodyLength) throw new InputError(file, `footer gives ${where} a ${b.bodyLength}-byte body but its message says ${m.bodyLength}; the file is damaged`);
+  const d = dictionaryBatchHeaderOf(file, m, where);
+  return { offset: b.offset, metaLength: b.metaDataLength, id: d.id, header: d.data };
+}
+
 async function indexFileFormat<L>(file: string, fh: fs.promises.FileHandle, size: number, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
   if (size < 8 + 10) throw truncated(file, 'it ends right after the Arrow magic');
   const tail = await readAt(fh, size - 10, 10);
@@ -128,9 +185,11 @@ async function indexFileFormat<L>(file: string, fh: fs.promises.FileHandle, size
   if (footerLen <= 0 || footerLen > size - 18) throw new InputError(file, `has a footer length (${footerLen}) that does not fit the file; the file is damaged`);
   let footer: InstanceType<typeof Footer>;
   let list: Array<{ offset: number; metaDataLength: number; bodyLength: number }>;
+  let dicts: Array<{ offset: number; metaDataLength: number; bodyLength: number }>;
   try {
     footer = Footer.decode(await readAt(fh, size - 10 - footerLen, footerLen));
     list = [...footer.recordBatches()];
+    dicts = [...footer.dictionaryBatches()];
   } catch (e) {
     throw new InputError(file, `has a corrupt Arrow footer (${oneLine(e)}); the file is damaged`, { cause: e });
   }
@@ -150,7 +209,8 @@ async function indexFileFormat<L>(file: string, fh: fs.promises.FileHandle, size
       return { offset: b.offset, metaLength: b.metaDataLength, bodyLength: b.bodyLength, rows: header.length, header };
     },
   );
-  return { file, format: 'file', schema, layout, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
+  const dictionaries = await mapLimit(dicts, 32, (b, i) => readDictionaryAt(file, fh, b, end, i));
+  return { file, format: 'file', schema, layout, blocks, dictionaries, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
 
 async function indexStreamFormat<L>(file: string, fh: fs.promises.FileHandle, size: number, head: Uint8Array, check: SchemaCheck<L>): Promise<IpcIndex<L>> {
@@ -165,6 +225,7 @@ async function indexStreamFormat<L>(file: string, fh: fs.promises.FileHandle, si
   let schema: Schema | undefined;
   let layout: L | undefined;
   const blocks: IpcIndex<L>['blocks'] = [];
+  const dictionaries: IpcIndex<L>['dictionaries'] = [];
   let ended = false;
   while (pos < size) {
     const pre = await readAt(fh, pos, 8);
@@ -184,15 +245,21 @@ async function indexStreamFormat<L>(file: string, fh: fs.promises.FileHandle, si
     } else if (m.headerType === MessageHeader.RecordBatch) {
       const header = recordBatchHeaderOf(file, m, `at byte ${pos}`);
       blocks.push({ offset: pos, metaLength, bodyLength: m.bodyLength, rows: header.length, header });
+    } else if (m.headerType === MessageHeader.DictionaryBatch) {
+      const d = dictionaryBatchHeaderOf(file, m, `at byte ${pos}`);
+      dictionaries.push({ offset: pos, metaLength, id: d.id, header: d.data });
     } else if (m.headerType === MessageHeader.Schema) {
       throw new InputError(file, `holds a second schema at byte ${pos}; concatenated streams are not one dataset`);
+    } else {
+      // apache-arrow's stream reader does not skip what it does not know: it may never return.
+      throw new InputError(file, `has a message of unknown type (${m.headerType}) at byte ${pos}; the file is damaged`);
     }
     pos += metaLength + m.bodyLength;
   }
   if (!schema) throw new InputError(file, 'holds no Arrow schema; it is empty or not Arrow IPC');
   // A stream is closed by its end-of-stream marker: without it the writer stopped early.
   if (!ended) throw truncated(file, `the Arrow stream has no end-of-stream marker after its ${blocks.length} record batches`);
-  return { file, format: 'stream', schema, layout: layout as L, blocks, rows: blocks.reduce((a, b) => a + b.rows, 0) };
+  return { file, format: 'stream', schema, layout: layout as L, blocks, dictionaries, rows: blocks.reduce((a, b) => a + b.rows, 0) };
 }
 
 // --- turning a record-batch body into an ActivationBatch -----------------------------------
@@ -205,7 +272,7 @@ function region(file: string, body: Uint8Array, regions: BufferRegion[], i: numb
   return { at: r.offset, len: need };
 }
 
-function view<T extends Float32Array | Int32Array | BigInt64Array>(
+function view<T extends Float32Array | Float64Array | Int32Array | BigInt64Array>(
   Ctor: { new (b: ArrayBufferLike, o: number, n: number): T; BYTES_PER_ELEMENT: number },
   body: Uint8Array,
   at: number,
@@ -241,6 +308,10 @@ function toBatch(
     const s = starts[layout.index[col]!]!;
     noNulls(col, s.node);
     noNulls(col, s.node + 1);
+    if (layout.float64[col]) {
+      const r = region(file, body, header.buffers, s.buffer + 2, n * width * 8, col);
+      return Float32Array.from(view(Float64Array, body, r.at, n * width));
+    }
     const r = region(file, body, header.buffers, s.buffer + 2, n * width * 4, col);
     return view(Float32Array, body, r.at, n * width);
   };
@@ -435,7 +506,7 @@ class StreamDataset implements ActivationDataset {
     this.used = true;
     const fromRow = checkFromRow(opts.fromRow);
     const cols = resolveColumns(this.path, this.layout, opts.columns);
-    const idx: ArrowIndex = { file: this.path, format: 'stream', schema: this.schema, layout: this.layout, blocks: [], rows: 0 };
+    const idx: ArrowIndex = { file: this.path, format: 'stream', schema: this.schema, layout: this.layout, blocks: [], dictionaries: [], rows: 0 };
     const r = this.reader;
     let row = 0;
     let i = 0;
@@ -487,7 +558,8 @@ class StreamDataset implements ActivationDataset {
 
 async function openStdin(name: string, input: NodeJS.ReadableStream, opts: OpenDatasetOptions): Promise<StreamDataset> {
   if ((input as NodeJS.ReadStream).isTTY && !opts.allowTTY) {
-    throw new InputError(name, 'is a terminal; pipe an Arrow stream in (e.g. `vsae toy -o - | vsae train -i -`) or give a file');
+    // Nothing is wrong with any input: the command was called without one (a usage mistake).
+    throw new UsageError(`${name === '-' ? 'stdin' : name} is a terminal, not an Arrow stream: pipe one in (e.g. vsae toy -o - --truth toy.truth.safetensors | vsae inspect -) or give a file`);
   }
   const reader = new ChunkReader((input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]());
   const head = await reader.read(8);

@@ -14,7 +14,7 @@ import { EOS, FILE_START, encodeFooter, encodeRecordBatch, encodeSchemaMessage, 
 import { buildSchema, checkDatasetSchema, describeColumns, metaToSchema, sameColumns, type WriterColumns } from './_dataset-schema.js';
 import { readDatasetJson, shardFileRe, shardName, shardTempName, type DatasetJson } from './_dataset-json.js';
 import { tempPathFor, writeFailure, writeJsonAtomicSync } from './atomic.js';
-import { InputError, VsaeError } from './errors.js';
+import { InputError, UsageError, VsaeError } from './errors.js';
 import { indexArrowFile } from './dataset-read.js';
 import type { DatasetWriter, DatasetWriterOptions, RowsToWrite } from './types.js';
 
@@ -27,11 +27,12 @@ class IpcFileOut {
   private fd: number | undefined;
   private pos = 0;
   private readonly blocks: FileBlock[] = [];
-  constructor(readonly tmp: string, private readonly schema: Schema) {
+  /** `tmp` is written, `target` (what the user named: the file or the shard directory) is what errors name. */
+  constructor(readonly tmp: string, private readonly schema: Schema, private readonly target: string) {
     try {
       this.fd = fs.openSync(tmp, 'w');
     } catch (e) {
-      throw writeFail(tmp, e);
+      throw writeFail(target, e);
     }
     this.put([FILE_START, encodeSchemaMessage(schema)]);
   }
@@ -44,7 +45,7 @@ class IpcFileOut {
         this.pos += c.byteLength;
       }
     } catch (e) {
-      throw writeFail(this.tmp, e);
+      throw writeFail(this.target, e);
     }
   }
 
@@ -88,7 +89,7 @@ export class FileTarget implements Target {
   readonly downstreamClosed = false;
   private readonly out: IpcFileOut;
   constructor(private readonly file: string, schema: Schema) {
-    this.out = new IpcFileOut(tempPathFor(file), schema);
+    this.out = new IpcFileOut(tempPathFor(file), schema, file);
   }
   room() { return Infinity; }
   async writeBatch(enc: EncodedBatch): Promise<void> { this.out.writeBatch(enc); }
@@ -189,7 +190,7 @@ class ShardedTarget implements Target {
   }
 
   async writeBatch(enc: EncodedBatch, rows: number): Promise<void> {
-    this.current ??= new IpcFileOut(path.join(this.dir, shardTempName(this.shards.length)), this.schema);
+    this.current ??= new IpcFileOut(path.join(this.dir, shardTempName(this.shards.length)), this.schema, this.dir);
     this.current.writeBatch(enc);
     this.currentRows += rows;
     if (this.currentRows >= this.shardRows) this.closeShard();
@@ -198,7 +199,7 @@ class ShardedTarget implements Target {
   async finish(): Promise<void> {
     // An empty dataset still gets one (empty) shard, so its schema can be read.
     if (this.current || this.shards.length === 0) {
-      this.current ??= new IpcFileOut(path.join(this.dir, shardTempName(this.shards.length)), this.schema);
+      this.current ??= new IpcFileOut(path.join(this.dir, shardTempName(this.shards.length)), this.schema, this.dir);
       this.closeShard();
     }
     this.saveIndex(true);
@@ -224,7 +225,7 @@ async function prepareShardDir(dir: string, schema: Schema, dIn: number, resume:
   for (const f of names) if (/^\.part-\d+\.arrow\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   if (!resume) {
     if (fs.existsSync(jsonPath) || parts.length > 0) {
-      throw new VsaeError(`${dir} already holds a dataset; delete it, write to another directory, or pass --resume to continue it`);
+      throw new UsageError(`${dir} already holds a dataset; delete it, write to another directory, or pass --resume to continue it`);
     }
     return [];
   }
@@ -426,8 +427,8 @@ export async function createDatasetWriter(file: string, opts: DatasetWriterOptio
   const schema = buildSchema(dIn, opts.nFeatures, cols, metaToSchema(opts.meta, baseDir));
   if (file === '-') return new Writer('stdout', schema, new StreamTarget(opts.stdout ?? process.stdout, schema), dIn, opts.nFeatures, cols, batchRows, 0);
   if (!sharded) {
-    if (opts.resume) throw new VsaeError(`--resume needs a sharded directory output (set shard rows); ${file} is a single file`);
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new VsaeError(`${file} is a directory; give a file name, or set shard rows to write a sharded dataset`);
+    if (opts.resume) throw new VsaeError(`--resume needs a sharded directory output (--shard-rows N); ${file} is a single file`);
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new VsaeError(`${file} is a directory; give a file name, or add --shard-rows N to write a sharded dataset there`);
     return new Writer(file, schema, new FileTarget(file, schema), dIn, opts.nFeatures, cols, batchRows, 0);
   }
   const shards = await prepareShardDir(file, schema, dIn, Boolean(opts.resume));

@@ -27,3 +27,6 @@ export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, REPRESEN
 export type { AnalysisTable, AnalysisName } from './run-dir.js';
 export { inspectDataset, formatInspection } from './inspect.js';
 export type * from './types.js';
+export { acquireLock } from './lock.js';
+export type { DirLock, LockOptions } from './lock.js';
+export { parseSize } from './size.js';

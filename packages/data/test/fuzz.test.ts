@@ -22,7 +22,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ByteBuffer } from 'flatbuffers';
-import { Field as ArrowField, FixedSizeList, Float32, Message, Schema } from 'apache-arrow';
+import { Field as ArrowField, FixedSizeList, Float32, Message, Schema, tableFromArrays, tableToIPC } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { Footer as FbFooter } from 'apache-arrow/fb/footer';
 import { Message as FbMessage } from 'apache-arrow/fb/message';
@@ -250,6 +250,7 @@ function rowsToWrite(n: number) {
 
 const fx = {
   corpus: '',
+  dictCorpus: '',
   file: '',
   stream: '',
   sharded: '',
@@ -315,6 +316,10 @@ beforeAll(async () => {
     text: { type: 'utf8', values: Array.from({ length: 9 }, (_, i) => `document ${i} `.repeat(i + 1)) },
   });
 
+  // A corpus as apache-arrow's tableFromArrays writes strings: dictionary-encoded (a stream).
+  fx.dictCorpus = path.join(tmp.dir, 'dict-corpus.arrows');
+  fs.writeFileSync(fx.dictCorpus, tableToIPC(tableFromArrays({ text: Array.from({ length: 9 }, (_, i) => `document ${i % 4} `.repeat(i + 1)) }), 'stream'));
+
   fx.run = path.join(tmp.dir, 'runs', 'a');
   fs.mkdirSync(fx.run, { recursive: true });
   fs.writeFileSync(path.join(fx.run, 'cfg.json'), JSON.stringify(runConfig(), null, 2));
@@ -350,6 +355,7 @@ describe.skipIf(!built)('fuzzing the Arrow readers', () => {
     { name: 'metrics.arrows', fixture: () => fx.metrics, readers: ['metrics'] },
     { name: 'an analysis table', fixture: () => fx.table, readers: ['table'] },
     { name: 'a corpus of any schema (checkArrowIpc, then apache-arrow)', fixture: () => fx.corpus, readers: ['ipc'] },
+    { name: 'a dictionary-encoded corpus stream (checkArrowIpc, then apache-arrow)', fixture: () => fx.dictCorpus, readers: ['ipc'] },
   ];
   for (const t of targets) {
     it(`${t.name}: a cut at every message and footer boundary ends in a read or an InputError`, async () => {
@@ -612,6 +618,36 @@ describe.skipIf(!built)('lying sizes are refused by checking them against the fi
     expect(o, JSON.stringify(o).slice(0, 500)).toMatchObject({ ok: false, inputError: true });
     expect((o as { message: string }).message).toMatch(pattern);
   }
+
+  it('list offsets past their child values (seeds 748858546, 907307646): refused before apache-arrow builds what they claim', async () => {
+    // Both flip the corpus's tokens column to List<Null> (bit 0 of byte 1288, in the footer's
+    // schema) and an offset's high byte: apache-arrow then built an array of 16 million nulls
+    // for one row and the reader's process ran out of its heap.
+    const bytes = bytesOf(fx.corpus);
+    const found: Array<Array<[number, number]>> = [[[1288, 0], [271, 0], [224, 0]], [[299, 0], [1288, 0]]];
+    for (const bits of found) {
+      await expectRefused('ipc', applyBytes(bytes, { kind: 'flip', bits }), 'corpus.arrow', /record batch \(0\) with offsets of column "tokens" that (go backwards|run to value \d{8} of its 63 child values)/);
+    }
+  });
+
+  it('a message of unknown type in a dictionary-encoded corpus stream (seed 202): refused, apache-arrow would not return', async () => {
+    // Bit 0 of byte 888 makes the record batch's header type NONE; apache-arrow's stream reader then hung.
+    const bytes = bytesOf(fx.dictCorpus);
+    await expectRefused('ipc', applyBytes(bytes, { kind: 'flip', bits: [[888, 0], [1036, 7]] }), 'dict-corpus.arrows', /has a message of unknown type \(0\) at byte 880; the file is damaged/);
+  });
+
+  it('dictionary batches are checked like record batches: offsets past their values', async () => {
+    const bytes = bytesOf(fx.dictCorpus);
+    const [, dict] = messages(bytes);
+    expect(dict!.m.headerType).toBe(2); // DictionaryBatch
+    // Push the last of the dictionary's Utf8 offsets past its data.
+    const dh = dict!.m.header() as unknown as { data: RecordBatchHeader };
+    const offsets = dh.data.buffers[1]!;
+    const n = dh.data.nodes[0]!.length;
+    const lying = Buffer.from(bytes);
+    lying.writeInt32LE(1 << 24, dict!.fbEnd + offsets.offset + 4 * n);
+    await expectRefused('ipc', lying, 'dict-offsets.arrows', /has a dictionary batch \(id 0\) with offsets of column "text" that run to byte 16777216 of its \d+-byte data/);
+  });
 
   it('a record batch claiming 2^40 rows; a negative body length', async () => {
     const bytes = bytesOf(fx.stream);

@@ -9,12 +9,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activeBackend, initBackend } from '@vsae/compute';
-import { InputError, Progress, UsageError, VsaeError, createDatasetWriter, formatDuration } from '@vsae/data';
-import type { DatasetWriter } from '@vsae/data';
+import { InputError, Progress, UsageError, VsaeError, acquireLock, createDatasetWriter, formatDuration } from '@vsae/data';
+import type { DatasetWriter, DirLock } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
 import type { TextTokenizer, TransformerConfig } from '@vsae/transformer';
-import { arrowSource, jsonlSource, textSource } from './sources.js';
-import type { TokenSource } from './sources.js';
+import { arrowSource, corpusSource } from './sources.js';
+import type { CorpusFormat, TokenSource } from './sources.js';
 import { windows } from './windows.js';
 
 export interface ExtractOptions {
@@ -24,8 +24,10 @@ export interface ExtractOptions {
   hooks?: string[];
   layer?: number;
   actName?: string;
-  /** Plain text ('-' for stdin) or JSONL with a `text` field (by extension .jsonl / .ndjson). */
+  /** A corpus ('-' for stdin): plain text, JSONL with a `text` field, or Arrow, as `format` says or as detected. */
   text?: string;
+  /** The format of `text` (default: detected from its first bytes; a .jsonl / .ndjson name is JSONL). */
+  format?: CorpusFormat;
   /** Arrow file (or '-') with a `text` or a `tokens` List<Int32> column. */
   dataset?: string;
   /** tokenizer.json to use instead of the model directory's. */
@@ -122,10 +124,27 @@ function resolveHooks(o: ExtractOptions, cfg: TransformerConfig): string[] {
   return hooks;
 }
 
+const isDirectory = (p: string): boolean => {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Locks what is written (a directory's `.lock`, or `.NAME.lock` beside a file) against a second writer. */
+function lockOutput(o: ExtractOptions, hooks: string[]): DirLock | undefined {
+  if (o.out === '-') return undefined;
+  if (hooks.length > 1 || o.shardRows) return acquireLock(o.out, 'vsae extract');
+  return acquireLock(path.dirname(o.out), 'vsae extract', { name: `.${path.basename(o.out)}.lock` });
+}
+
 /** Where each hook's dataset goes. */
 function outputPaths(o: ExtractOptions, hooks: string[]): string[] {
   if (hooks.length === 1) return [o.out];
   if (o.out === '-') throw new UsageError('several hooks write several datasets: give -o a directory, not - (stdout)');
+  // A name like acts.arrow would silently become a directory of datasets.
+  if (/\.arrows?$/i.test(o.out) && !isDirectory(o.out)) throw new UsageError(`several hooks write one dataset each: give -o a directory, not ${o.out} (it would become a directory named like a file)`);
   return hooks.map((h) => path.join(o.out, o.shardRows ? h : `${h}.arrow`));
 }
 
@@ -156,9 +175,7 @@ function checkResumable(file: string, key: RowKey): void {
 
 function openSource(o: ExtractOptions, tok: TextTokenizer | undefined): Promise<TokenSource> | TokenSource {
   if (o.dataset !== undefined) return arrowSource(o.dataset, tok);
-  const file = o.text!;
-  if (!tok) throw new UsageError('reading text needs a tokenizer'); // guarded by the caller
-  return /\.(jsonl|ndjson)$/i.test(file) ? jsonlSource(file, tok) : textSource(file, tok);
+  return corpusSource(o.text!, o.format, tok);
 }
 
 /** Bytes of data one token of a window holds in the forward pass (activations of a layer, the attention maps, the captures). */
@@ -199,6 +216,8 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (o.resume && !o.shardRows) throw new UsageError('--resume continues a sharded directory: give --shard-rows too (a single file is written whole or not at all)');
   if (o.shardRows && o.out === '-') throw new UsageError('--shard-rows writes a directory; it cannot go to stdout (-o -)');
   if (o.prependBos && context < 2) throw new UsageError('--context must be at least 2 with --prepend-bos');
+  if (o.format !== undefined && !['text', 'jsonl', 'arrow'].includes(o.format)) throw new UsageError(`--format must be text, jsonl or arrow (got "${o.format}")`);
+  if (o.format !== undefined && o.dataset !== undefined) throw new UsageError('--format says what --text is; --dataset is always Arrow (drop --format, or pass the file as --text)');
 
   // --- model
   const cfg = readModelConfig(o.model);
@@ -206,13 +225,16 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (context > cfg.nCtx) throw new VsaeError(`--context ${context} is longer than the model's context of ${cfg.nCtx} tokens; use --context ${cfg.nCtx} or less`);
   const hooks = resolveHooks(o, cfg);
   const outs = outputPaths(o, hooks);
-  if (hooks.length > 1) {
-    try {
-      fs.mkdirSync(o.out, { recursive: true });
-    } catch (e) {
-      throw new VsaeError(`cannot create the output directory ${o.out}: ${(e as Error).message}`, { cause: e });
-    }
+  // Creates the output directory (several hooks, sharded) or the file's; a second writer stops here.
+  const lock = lockOutput(o, hooks);
+  try {
+    return await extractLocked(o, cfg, hooks, outs, context, batchSize);
+  } finally {
+    lock?.release();
   }
+}
+
+async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: string[], outs: string[], context: number, batchSize: number): Promise<ExtractSummary> {
   const backend = await initBackend(o.backend);
   const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
   const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');

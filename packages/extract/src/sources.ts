@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
+import { Readable } from 'node:stream';
 import { RecordBatchReader } from 'apache-arrow';
 import type { RecordBatch } from 'apache-arrow';
 import { InputError, checkArrowIpc } from '@vsae/data';
@@ -42,7 +43,8 @@ function lastSafeCut(buf: string): number {
   return -1;
 }
 
-function openStream(file: string): NodeJS.ReadableStream & { bytesRead?: number } {
+function openStream(file: string, given?: NodeJS.ReadableStream): NodeJS.ReadableStream & { bytesRead?: number } {
+  if (given) return given;
   if (file === '-') return process.stdin;
   try {
     const st = fs.statSync(file);
@@ -58,7 +60,8 @@ function sizeOf(file: string): number | undefined {
   return file === '-' ? undefined : fs.statSync(file).size;
 }
 
-export function textSource(file: string, tok: TextTokenizer): TokenSource {
+/** `input`: the stream to read instead of opening `file` (stdin after its first bytes were looked at). */
+export function textSource(file: string, tok: TextTokenizer, input?: NodeJS.ReadableStream): TokenSource {
   const size = sizeOf(file);
   let stream: (NodeJS.ReadableStream & { bytesRead?: number }) | undefined;
   return {
@@ -66,7 +69,7 @@ export function textSource(file: string, tok: TextTokenizer): TokenSource {
     kind: 'text',
     fraction: () => (size && stream?.bytesRead !== undefined ? Math.min(1, stream.bytesRead / size) : undefined),
     async *pieces() {
-      stream = openStream(file);
+      stream = openStream(file, input);
       stream.setEncoding('utf8');
       let buf = '';
       let first = true;
@@ -88,7 +91,7 @@ export function textSource(file: string, tok: TextTokenizer): TokenSource {
   };
 }
 
-export function jsonlSource(file: string, tok: TextTokenizer): TokenSource {
+export function jsonlSource(file: string, tok: TextTokenizer, input?: NodeJS.ReadableStream): TokenSource {
   const size = sizeOf(file);
   let stream: (NodeJS.ReadableStream & { bytesRead?: number }) | undefined;
   return {
@@ -96,7 +99,7 @@ export function jsonlSource(file: string, tok: TextTokenizer): TokenSource {
     kind: 'jsonl',
     fraction: () => (size && stream?.bytesRead !== undefined ? Math.min(1, stream.bytesRead / size) : undefined),
     async *pieces() {
-      stream = openStream(file);
+      stream = openStream(file, input);
       const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
       let n = 0;
       for await (const line of lines) {
@@ -117,12 +120,12 @@ export function jsonlSource(file: string, tok: TextTokenizer): TokenSource {
 }
 
 /** An Arrow IPC file or stream with a `text` or `tokens` column. */
-export async function arrowSource(file: string, tok: TextTokenizer | undefined): Promise<TokenSource> {
+export async function arrowSource(file: string, tok: TextTokenizer | undefined, input?: NodeJS.ReadableStream): Promise<TokenSource> {
   let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
   let handle: fs.promises.FileHandle | undefined;
   try {
     if (file === '-') {
-      reader = await RecordBatchReader.from(process.stdin as unknown as AsyncIterable<Uint8Array>);
+      reader = await RecordBatchReader.from((input ?? process.stdin) as unknown as AsyncIterable<Uint8Array>);
     } else {
       if (!fs.existsSync(file)) throw new InputError(file, 'no such file; check the path');
       // apache-arrow trusts the file's sizes (a lying row count or footer block makes it loop
@@ -189,3 +192,109 @@ export async function arrowSource(file: string, tok: TextTokenizer | undefined):
   };
 }
 
+
+// --- which format a corpus is in ----------------------------------------------------------------
+
+export type CorpusFormat = 'text' | 'jsonl' | 'arrow';
+
+/** Bytes looked at to tell the format: enough for a first JSONL line of ordinary length. */
+const SNIFF_BYTES = 64 * 1024;
+
+const FORMAT_HINT = 'give --format text|jsonl|arrow to say which it is';
+
+/**
+ * The format of a corpus from its first bytes: Arrow by its magic (`ARROW1`, or a stream's
+ * 0xFFFFFFFF continuation marker), JSONL when the first non-blank line is a JSON object, plain
+ * text otherwise. What is none of these (Parquet, other binary data, one JSON document) is
+ * refused with a hint to --format rather than tokenized as bytes.
+ */
+export function sniffFormat(file: string, head: Uint8Array): CorpusFormat {
+  const b = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (b.subarray(0, 6).toString('latin1') === 'ARROW1') return 'arrow';
+  if (b.length >= 8 && b.readUInt32LE(0) === 0xffffffff && b.readInt32LE(4) > 0) return 'arrow';
+  if (b.subarray(0, 4).toString('latin1') === 'PAR1') {
+    throw new InputError(file, 'is a Parquet file; write the corpus as Arrow (e.g. pyarrow.feather.write_feather(table, "corpus.arrow", compression="uncompressed")), JSONL or plain text');
+  }
+  if (b.includes(0)) throw new InputError(file, `holds binary data, not plain text, JSONL or an Arrow file; ${FORMAT_HINT}`);
+  const text = b.toString('utf8');
+  const first = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  // JSON-looking: `{"…`, `{` alone, `[{`, `["` (plain text may well start with "[Applause]" or "{curly}").
+  if (/^\{\s*($|["}])/.test(first) || /^\[\s*($|[{["\]])/.test(first)) {
+    const complete = text.includes('\n') || b.length < SNIFF_BYTES;
+    let v: unknown;
+    try {
+      v = JSON.parse(first);
+    } catch {
+      if (!complete) return 'jsonl'; // a first line longer than what was looked at: its reader says if it is not JSON
+      throw new InputError(file, `starts like JSON but its first line is not a JSON object on its own (JSONL holds one object with a "text" field per line); convert it, or ${FORMAT_HINT}`);
+    }
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      if (typeof (v as Record<string, unknown>).text !== 'string') throw new InputError(file, `is JSONL whose first line has no "text" string field (it has ${Object.keys(v).slice(0, 5).map((k) => `"${k}"`).join(', ') || 'no fields'}); add one, or ${FORMAT_HINT}`);
+      return 'jsonl';
+    }
+    throw new InputError(file, `starts with a JSON array, not JSONL (one object with a "text" field per line); convert it, or ${FORMAT_HINT}`);
+  }
+  return 'text';
+}
+
+/** The first bytes of stdin, and a stream that gives them again followed by the rest. */
+async function peekStdin(stdin: NodeJS.ReadableStream): Promise<{ head: Uint8Array; stream: Readable }> {
+  const it = (stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let n = 0;
+  let ended = false;
+  while (n < SNIFF_BYTES) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(c);
+    n += c.length;
+    if (n >= 16 && c.includes(10)) break; // a first line (and any magic) is in
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (ended) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  }
+  return { head, stream: Readable.from(all(), { objectMode: false }) };
+}
+
+function readHead(file: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new InputError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; check the path' : `cannot read it (${(e as Error).message})`, { cause: e });
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new InputError(file, 'is not a file; pass a text, JSONL or Arrow file');
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    return buf.subarray(0, fs.readSync(fd, buf, 0, SNIFF_BYTES, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The token source of a corpus given as --text: in `format`, or the format its first bytes
+ * show (sniffFormat); a .jsonl / .ndjson name is JSONL. '-' is stdin.
+ */
+export async function corpusSource(file: string, format: CorpusFormat | undefined, tok: TextTokenizer | undefined, stdin: NodeJS.ReadableStream = process.stdin): Promise<TokenSource> {
+  let input: NodeJS.ReadableStream | undefined;
+  let fmt = format;
+  if (fmt === undefined) {
+    if (file !== '-' && /\.(jsonl|ndjson)$/i.test(file)) fmt = 'jsonl';
+    else if (file === '-') {
+      const p = await peekStdin(stdin);
+      input = p.stream;
+      fmt = sniffFormat(file, p.head);
+    } else fmt = sniffFormat(file, readHead(file));
+  } else if (file === '-') input = stdin;
+  if (fmt === 'arrow') return arrowSource(file, tok, input);
+  if (!tok) throw new InputError(file, 'is text, but no tokenizer was loaded; put tokenizer.json in the model directory or pass --tokenizer FILE');
+  return fmt === 'jsonl' ? jsonlSource(file, tok, input) : textSource(file, tok, input);
+}

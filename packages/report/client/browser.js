@@ -97,7 +97,7 @@ function browserSection(run, ri) {
         g.append(notice(f.dead[p] ? 'This latent never fired on the analysed rows (dead): no activations to show.' : 'No activation histogram for this latent.', undefined, 'empty'));
       }
     } else if (f) {
-      body.append(notice(`Latent ${latent} is not in features.arrow (${fmt(f.n)} latents).`, undefined, 'empty'));
+      body.append(notice(`Latent ${latent} is not in features.arrow (${plural(f.n, 'latent')}).`, undefined, 'empty'));
     }
     body.append(g);
     const lg = run.logits?.byLatent[String(latent)];
@@ -148,7 +148,7 @@ function examplesView(run, latent) {
   if (!ex) return el;
   const list = ex.byLatent[String(latent)];
   if (!list) {
-    el.append(notice(ex.latents.length < ex.latentCount ? `This report embeds the examples of ${fmt(ex.latents.length)} of the ${fmt(ex.latentCount)} latents that have them; pick one from the list, or write a report with a larger limit.` : `No examples for latent ${latent} in top_examples.arrow.`, undefined, 'empty'));
+    el.append(notice(ex.latents.length < ex.latentCount ? `This report embeds the examples of ${fmt(ex.latents.length)} of the ${plural(ex.latentCount, 'latent')} that have them; pick one from the list, or write a report with a larger limit.` : `No examples for latent ${latent} in top_examples.arrow.`, undefined, 'empty'));
     return el;
   }
   const top = list.filter((e) => e.kind === 'top');

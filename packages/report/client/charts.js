@@ -27,13 +27,14 @@ function frame(parent, o) {
  * @param {Frame} f
  * @param {AxisScale} x
  * @param {AxisScale} y
- * @param {{ xLabel?: string, yLabel?: string, xTicks?: number, yTicks?: number, xFormat?: (v: number) => string, yFormat?: (v: number) => string }} o
+ * @param {{ xLabel?: string, yLabel?: string, xTicks?: number, yTicks?: number, yValues?: number[], xFormat?: (v: number) => string, yFormat?: (v: number) => string }} o
  */
 function axes(f, x, y, o) {
   const yTicks = o.yTicks ?? 5;
   const xTicks = o.xTicks ?? 6;
   const ax = d3.axisBottom(x).ticks(xTicks);
   const ay = d3.axisLeft(y).ticks(yTicks);
+  if (o.yValues) ay.tickValues(o.yValues);
   // A log axis gets only the ticks d3 would label (1, 2, 5 × 10^k or fewer), not every minor one.
   const logY = /** @type {Partial<LogScale>} */ (/** @type {unknown} */ (y));
   if (typeof logY.base === 'function' && logY.ticks && logY.tickFormat) {
@@ -57,6 +58,14 @@ function axes(f, x, y, o) {
   }
 }
 
+/** 0 and the powers of ten up to `max` (every other one when there are more than five). @param {number} max */
+function symlogTicks(max) {
+  const pows = [];
+  for (let p = 1; p <= max; p *= 10) pows.push(p);
+  const step = pows.length > 5 ? 2 : 1;
+  return [0, ...pows.filter((_p, i) => (pows.length - 1 - i) % step === 0)];
+}
+
 /** An HTML legend under a chart. @param {HTMLElement} fig @param {Array<{ name: string, color: string }>} items */
 function legend(fig, items) {
   const el = h('div', { class: 'legend' });
@@ -68,12 +77,16 @@ function legend(fig, items) {
   fig.append(el);
 }
 
-/** Domain [lo, hi] with a little room when lo = hi. @param {number[]} v @returns {[number, number]} */
+/**
+ * Domain [lo, hi]; a constant gets a small symmetric pad (5 % of it, or 0.01 around 0), so a
+ * flat line sits mid-chart on an axis near its value (not 0 on −40 … 40 %).
+ * @param {number[]} v @returns {[number, number]}
+ */
 function extentOf(v) {
   let lo = d3.min(v) ?? 0;
   let hi = d3.max(v) ?? 1;
   if (!(hi > lo)) {
-    const d = Math.abs(lo) * 0.1 || 0.5;
+    const d = Math.abs(lo) * 0.05 || 0.01;
     lo -= d;
     hi += d;
   }
@@ -177,7 +190,9 @@ function barHistogram(parent, o) {
   const x = d3.scaleLinear().domain([lo, hi]).range([0, f.w]);
   const maxC = d3.max(counts) ?? 0;
   const y = o.logY ? d3.scaleSymlog().domain([0, Math.max(1, maxC)]).range([f.h, 0]) : d3.scaleLinear().domain([0, Math.max(1, maxC)]).range([f.h, 0]).nice();
-  axes(f, x, y, { xLabel: o.xLabel, yLabel: o.yLabel ?? 'count', xFormat: o.xFormat, yTicks: o.logY ? 4 : 5 });
+  // A symlog axis with linear ticks crowds them all at the top: 0 and powers of ten instead.
+  const yValues = o.logY ? symlogTicks(Math.max(1, maxC)) : undefined;
+  axes(f, x, y, { xLabel: o.xLabel, yLabel: o.yLabel ?? 'count', xFormat: o.xFormat, xTicks: 5, yTicks: o.logY ? 4 : 5, yValues });
   const bins = counts.map((c, i) => ({ i, c, x0: edges[i] ?? 0, x1: edges[i + 1] ?? 0 }));
   const bars = f.g
     .append('g')

@@ -18,7 +18,7 @@ function showRun(/** @type {number} */ ri) {
 
 /** Side-by-side table and overlaid curves of several runs. */
 function compareSection(/** @type {RunReport[]} */ runs) {
-  const s = section('compare', 'Comparison', `${runs.length} runs side by side. Bold marks the best value of a column.`);
+  const s = section('compare', 'Comparison', `${plural(runs.length, 'run')} side by side. Bold marks the best value of a column.`);
   const rows = runs.map((r) => ({ r, hl: headline(r) }));
   /** @type {Array<{ label: string, get: (x: typeof rows[number]) => number | null, show: (v: number | null) => string, best?: 'max' | 'min' }>} */
   const cols = [

@@ -150,7 +150,7 @@ function densitySection(run, ri) {
     id: 'density',
     run: ri,
     title: 'Feature density',
-    subtitle: `${fmt(alive)} latents that fired; ${fmt(f.deadCount)} dead not shown`,
+    subtitle: `${plural(alive, 'latent')} that fired; ${fmt(f.deadCount)} dead not shown`,
     hist: f.density,
     xLabel: 'log10 firing frequency',
     yLabel: 'latents',
@@ -165,7 +165,7 @@ function densitySection(run, ri) {
         const v = f.log10[i];
         if (!f.dead[i] && v !== null && v !== undefined && v >= lo && (v < hi || (last && v <= hi))) inBin.push(i);
       }
-      chips.replaceChildren(h('span', { class: 'chips-title' }, `${fmt(inBin.length)} latents with log10 density in [${fmt(lo)}, ${fmt(hi)}]${inBin.length > 200 ? ' (first 200)' : ''}:`));
+      chips.replaceChildren(h('span', { class: 'chips-title' }, `${plural(inBin.length, 'latent')} with log10 density in [${fmt(lo)}, ${fmt(hi)}]${inBin.length > 200 ? ' (first 200)' : ''}:`));
       for (const i of inBin.slice(0, 200)) chips.append(latentButton(ri, f.latent[i] ?? i));
     },
   });
@@ -174,7 +174,7 @@ function densitySection(run, ri) {
     id: 'density-scatter',
     run: ri,
     title: 'Density and activation',
-    subtitle: `${fmt(sc.length)} of ${fmt(f.n)} latents; colour = encoder–decoder cosine`,
+    subtitle: `${fmt(sc.length)} of ${plural(f.n, 'latent')}; colour = encoder–decoder cosine`,
     x: sc.map((i) => (f.dead[i] ? null : (f.log10[i] ?? null))),
     y: sc.map((i) => f.meanAct[i] ?? null),
     color: (k) => d3.interpolateViridis(Math.max(0, Math.min(1, f.encDec[sc[k] ?? 0] ?? 0))),
@@ -283,7 +283,7 @@ function reconstructionSection(run, ri) {
       id: 'recon-dims',
       run: ri,
       title: 'Error per input dimension',
-      subtitle: `MSE of each of the ${fmt(r.dims.dim.length)} dimensions`,
+      subtitle: `MSE of each of the ${plural(r.dims.dim.length, 'dimension')}`,
       series: [{ name: 'MSE', color: '#e15759', x: r.dims.dim, y: r.dims.mse }],
       xLabel: 'input dimension',
       log: 'auto',
@@ -347,7 +347,7 @@ function dictionarySection(run, ri) {
   if (gt) {
     const gs = h('div', { class: 'subblock' }, h('h3', null, 'True features (toy model)'), h('p', { class: 'intro' }, 'For each true feature of the toy model, the latent whose decoder direction is closest to it. MMCS is the mean of these best cosines.'));
     gs.append(cards([
-      ['MMCS, all features', fmt(gt.mmcs), `${fmt(gt.rows)} features`],
+      ['MMCS, all features', fmt(gt.mmcs), plural(gt.rows, 'feature')],
       ['MMCS, represented', fmt(gt.mmcsRepresented), `${fmt(d3.sum(gt.represented))} with ‖W_i‖ ≥ ${gt.representedNorm}`],
     ]));
     barChart(gs, {

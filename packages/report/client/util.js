@@ -37,6 +37,11 @@ function fmt(/** @type {number | null | undefined} */ x) {
   return fmtSig(x);
 }
 
+/** "1 latent", "2 latents": a count and its noun. @param {number} n @param {string} one @param {string} [many] */
+function plural(n, one, many) {
+  return `${fmt(n)} ${n === 1 ? one : many ?? `${one}s`}`;
+}
+
 function pct(/** @type {number | null | undefined} */ x) {
   return x === null || x === undefined || !Number.isFinite(x) ? '—' : fmtPct(x);
 }

@@ -85,9 +85,10 @@ export const command: CommandSpec = {
         s.mmcs !== undefined ? `MMCS ${formatNumber(s.mmcs)}` : '',
         s.ce_loss_score !== undefined ? `CE loss score ${formatNumber(s.ce_loss_score)}` : '',
         s.kl_div_score !== undefined ? `KL score ${formatNumber(s.kl_div_score)}` : '',
-        s.n_clusters !== undefined ? `${s.n_clusters} clusters` : '',
+        s.n_clusters !== undefined ? `${s.n_clusters} cluster${s.n_clusters === 1 ? '' : 's'}` : '',
       ].filter(Boolean);
-      process.stderr.write(`vsae analyze: ${s.analyses.length} ${s.analyses.length === 1 ? "analysis" : "analyses"} of ${s.n_rows} rows → ${res.out} (${res.files.length} files)${parts.length ? `; ${parts.join(', ')}` : ''}; ${formatDuration(seconds)}\n`);
+      const n = s.analyses.length;
+      process.stderr.write(`vsae analyze: ${n} analys${n === 1 ? 'is' : 'es'} of ${s.n_rows} row${s.n_rows === 1 ? '' : 's'} → ${res.out} (${res.files.length} files)${parts.length ? `; ${parts.join(', ')}` : ''}; ${formatDuration(seconds)}\n`);
     }
     return 0;
   },

@@ -1,7 +1,8 @@
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import * as path from 'node:path';
+import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
-import { parseSize } from './train.js';
+import { checkOutput } from '../output.js';
 
 export const command: CommandSpec = {
   name: 'extract',
@@ -12,7 +13,8 @@ export const command: CommandSpec = {
     hook: { type: 'list', help: 'TransformerLens hook name(s), comma-separated: one dataset each, from one pass', value: 'NAME[,NAME…]', aliases: ['hook_name'] },
     layer: { type: 'int', help: 'layer for --act-name', min: 0, value: 'L' },
     'act-name': { type: 'string', help: "get_act_name shorthand with --layer: post → blocks.L.mlp.hook_post, pre, mid (→ hook_resid_mid), resid_post, z, …", value: 'NAME' },
-    text: { type: 'string', help: 'corpus: plain text, or JSONL (.jsonl) with a "text" field; - for stdin', value: 'FILE' },
+    text: { type: 'string', help: 'corpus: plain text, JSONL with a "text" field, or an Arrow file (told apart by their first bytes); - for stdin', value: 'FILE' },
+    format: { type: 'string', help: 'the format of --text, when its first bytes do not say it (default: Arrow by its magic bytes, JSONL by its first line, else text)', choices: ['text', 'jsonl', 'arrow'] },
     dataset: { type: 'string', help: 'corpus: an Arrow file with a text (Utf8) or tokens (List<Int32>) column', value: 'FILE.arrow' },
     tokenizer: { type: 'string', help: "tokenizer.json to use (default: the model directory's)", value: 'FILE' },
     context: { type: 'int', help: 'tokens per window', default: 128, min: 1, aliases: ['ctx_len', 'context_size'] },
@@ -20,7 +22,7 @@ export const command: CommandSpec = {
     'exclude-bos': { type: 'boolean', help: 'write no row for the BOS position' },
     'max-tokens': { type: 'int', help: 'stop after this many rows (tokens) per hook (default: the whole corpus)', min: 1, value: 'N' },
     'batch-size': { type: 'int', help: 'windows per forward pass (lowered to fit --max-memory)', default: 8, min: 1 },
-    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M; the weights are not counted', value: 'SIZE' },
+    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M or 1G (a bare number is MiB); the weights are not counted', value: 'SIZE' },
     'doc-separator': { type: 'string', help: 'token between documents (JSONL lines, Arrow rows)', choices: ['eos', 'none'], default: 'eos' },
     out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
     'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
@@ -41,10 +43,11 @@ export const command: CommandSpec = {
     if (!model) throw new UsageError('needs --model DIR: a GPT-2 (Hugging Face) or GELU-1L (TransformerLens) checkpoint directory');
     if (!out) throw new UsageError('needs -o PATH: a .arrow file, a directory (--shard-rows or several hooks), or - for an Arrow stream on stdout');
     if (out === '-') {
-      if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train -) or use -o FILE');
+      if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train --input - -o runs/x) or use -o FILE');
       if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
     }
     if (g.given('layer') !== g.given('act-name')) throw new UsageError('--layer and --act-name go together (e.g. --layer 0 --act-name post)');
+    checkOutputs(out, g.list('hook'), g.given('shard-rows'), g.bool('resume'));
     // SIGINT/SIGTERM: finish the batch in flight, keep the complete shards, exit 130. A second signal exits at once.
     const ctl = new AbortController();
     const onSignal = (): void => {
@@ -62,6 +65,7 @@ export const command: CommandSpec = {
         layer: g.num('layer'),
         actName: g.str('act-name'),
         text: g.str('text'),
+        format: g.str('format') as 'text' | 'jsonl' | 'arrow' | undefined,
         dataset: g.str('dataset'),
         tokenizer: g.str('tokenizer'),
         context: g.num('context'),
@@ -113,3 +117,14 @@ export const command: CommandSpec = {
     }
   },
 };
+
+/** -o before the model loads: nothing that exists is overwritten, and the place can be written. */
+function checkOutputs(out: string, hooks: string[], sharded: boolean, resume: boolean): void {
+  if (out === '-') return;
+  if (hooks.length <= 1) {
+    checkOutput(out, sharded ? { kind: 'dir', dataset: true, resume } : { kind: 'file', dirHint: ', or add --shard-rows N to write a sharded dataset there' });
+    return;
+  }
+  checkOutput(out, { kind: 'dir' });
+  for (const h of hooks) checkOutput(path.join(out, sharded ? h : `${h}.arrow`), sharded ? { kind: 'dir', dataset: true, resume } : { kind: 'file' });
+}

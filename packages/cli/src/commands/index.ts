@@ -11,6 +11,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string }> = [
   { name: 'dash', summary: 'terminal dashboard: browse runs, watch training live, explore features' },
   { name: 'demo', summary: 'the whole pipeline on a toy model: SAE against the three VSAEs' },
   { name: 'inspect', summary: 'schema, metadata and column statistics of a dataset' },
+  { name: 'export', summary: 'an Arrow table or dataset as CSV or JSON Lines (for spreadsheets and other tools)' },
   { name: 'info', summary: 'versions, tensor backends installed and in use, how to get a faster one' },
 ];
 

@@ -1,4 +1,4 @@
-import { formatInspection, inspectDataset, Progress } from '@vsae/data';
+import { formatInspection, inspectDataset, Progress, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { getters } from '../args.js';
 
@@ -16,6 +16,7 @@ export const command: CommandSpec = {
   async run(args) {
     const g = getters(args);
     const file = args.positionals[0]!;
+    if (file === '-' && process.stdin.isTTY) throw new UsageError('- reads an Arrow stream from stdin, which is a terminal here: pipe one in (vsae toy -o - --truth toy.truth.safetensors | vsae inspect -) or give a file');
     const progress = new Progress({ unit: 'rows', label: 'inspect', quiet: g.bool('quiet') });
     const info = await inspectDataset(file, { allowIncomplete: g.bool('allow-incomplete'), onBatch: (n) => progress.update(n) });
     if (g.bool('json')) {

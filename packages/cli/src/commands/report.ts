@@ -12,6 +12,7 @@ export const command: CommandSpec = {
     title: { type: 'string', value: 'TEXT', help: 'page title (default: the run names)' },
     'example-latents': { type: 'int', min: 0, value: 'N', help: 'latents whose top examples are embedded', default: 256 },
     json: { type: 'boolean', help: 'print {"out", "bytes"} as JSON instead of a line of text' },
+    quiet: { type: 'boolean', short: 'q', help: 'no line on stderr when the report is written' },
   },
   positionals: { names: 'RUN [RUN…]', min: 1, max: 64 },
   examples: ['vsae report runs/sae', 'vsae report runs/sae runs/vsae-iso runs/vsae-mix -o compare.html'],
@@ -29,7 +30,7 @@ export const command: CommandSpec = {
     const title = g.str('title');
     const res = await writeReport({ runs, out, ...(title !== undefined ? { title } : {}), limits: { exampleLatents: g.num('example-latents') ?? 256 } });
     if (g.bool('json')) process.stdout.write(`${JSON.stringify(res)}\n`);
-    else process.stderr.write(`vsae report: wrote ${res.out} (${(res.bytes / 1e6).toFixed(2)} MB, ${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
+    else if (!g.bool('quiet')) process.stderr.write(`vsae report: wrote ${res.out} (${(res.bytes / 1e6).toFixed(2)} MB, ${runs.length} run${runs.length === 1 ? '' : 's'})\n`);
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
 import type { CommandSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
+import { checkOutput } from '../output.js';
 
 // Defaults live in @vsae/toy (TOY_DEFAULTS); they are repeated here only for the help text,
 // and a test checks that the two agree.
@@ -41,6 +42,8 @@ export const command: CommandSpec = {
       if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
       if (g.given('shard-rows')) throw new UsageError('--shard-rows writes a directory and cannot be used with -o -');
     }
+    // Before the toy model trains: a path that cannot be written fails now, not after training.
+    checkOutput(out, g.given('shard-rows') ? { kind: 'dir', dataset: true } : { kind: 'file', dirHint: ', or add --shard-rows N to write a sharded dataset there' });
     const { makeToyDataset } = await import('@vsae/toy');
     const start = performance.now();
     const res = await makeToyDataset({

@@ -1,17 +1,8 @@
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
 import { ARCHITECTURES, TRAIN_OPTIONS, checkArchOptions, type OptionDef, type TrainOptionsInput } from '@vsae/sae/options';
 import type { CommandSpec, OptionSpec, ParsedArgs } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
-
-/** "512M", "2G", "1.5GiB" → bytes; a bare number is MiB (the unit of every --max-memory). */
-export function parseSize(flag: string, raw: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?b)?\s*$/i.exec(raw);
-  if (!m) throw new UsageError(`--${flag} takes a size such as 512M or 2G (got "${raw}")`);
-  const unit = { '': 2 ** 20, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const bytes = Math.floor(Number(m[1]) * (m[2] === '' && m[3] !== undefined ? 1 : unit));
-  if (!(bytes > 0)) throw new UsageError(`--${flag} must be a positive size (got "${raw}")`);
-  return bytes;
-}
+import { checkOutput } from '../output.js';
 
 /** The flags of `vsae train`: the library's option definitions, plus the CLI's own. */
 const TRAIN_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
@@ -62,6 +53,7 @@ export const command: CommandSpec = {
     if (!input.input) throw new UsageError('needs --input PATH: the activation dataset (.arrow file, sharded directory, or - for stdin)');
     if (!input.out) throw new UsageError('needs -o DIR: the run directory to write');
     if (input.input === '-' && process.stdin.isTTY) throw new UsageError('--input - reads an Arrow stream from stdin, which is a terminal here: pipe one in (vsae toy -o - … | vsae train --input - …) or give a file');
+    checkOutput(input.out, { kind: 'dir' });
     input.backend = g.str('backend');
     input.quiet = g.bool('quiet');
     // Check the architecture's flags before loading the tensor engine.

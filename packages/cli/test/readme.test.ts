@@ -13,7 +13,7 @@ import { command } from '../src/commands/train.js';
 const README = path.resolve(import.meta.dirname, '../../../README.md');
 
 /** Defaults that live outside the option specs (they depend on the architecture). */
-const COEFF_DEFAULTS: Record<string, number> = { 'l1-coeff': DEFAULT_COEFF.sae, 'kl-coeff': DEFAULT_COEFF['vsae-iso'] };
+const COEFF_DEFAULTS: Record<string, number> = { 'l1-coeff': DEFAULT_COEFF.sae!, 'kl-coeff': DEFAULT_COEFF['vsae-iso']! };
 
 /** The paragraph of README's `vsae train` section that lists the flags (it starts with `--arch`). */
 function trainProse(text: string): string {

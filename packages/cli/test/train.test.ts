@@ -119,6 +119,31 @@ describe('vsae train', () => {
     }
   });
 
+  it('a run directory has one writer: a second training or a --resume of a live run is refused naming the first', async () => {
+    const args = ['train', '--arch', 'sae', '--input', 'd.arrow', '-o', 'runs/busy', '--steps', '100000', '--batch-size', '64', '--dict-mult', '2', '--log-every', '1'];
+    const first = spawn(process.execPath, [bin, ...args], { cwd: tmp, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VSAE_BACKEND: 'wasm' } });
+    try {
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (fs.existsSync(path.join(tmp, 'runs/busy/metrics.arrows'))) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 50);
+      });
+      const pid = String(first.pid);
+      const again = vsae(['train', '--arch', 'sae', '--input', 'd.arrow', '-o', 'runs/busy', '--steps', '10', '--dict-mult', '2']);
+      expect(again.status).not.toBe(0);
+      expect(again.stderr).toMatch(/already holds a training run|is in use/);
+      const resume = vsae(['train', '--resume', '--input', 'd.arrow', '-o', 'runs/busy']);
+      expectOneLineError(resume, 1, new RegExp(`runs/busy is in use: vsae train \\(pid ${pid}`));
+    } finally {
+      first.kill('SIGKILL');
+      await new Promise((r) => first.on('close', r));
+    }
+    // (Taking over the stale lock of a killed writer is tested with real processes in @vsae/data.)
+  }, 120_000);
+
   it('SIGINT writes a checkpoint and exits 130; --resume finishes; another width is refused', async () => {
     const args = ['train', '--arch', 'vsae-iso', '--input', 'd.arrow', '-o', 'runs/cut', '--steps', '400', '--batch-size', '64', '--dict-mult', '2', '--log-every', '1'];
     const code = await new Promise<number | null>((resolve) => {

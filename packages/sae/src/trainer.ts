@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { Rng, initBackend, tf, type BackendInfo } from '@vsae/compute';
 import {
   MetricsWriter,
+  acquireLock,
   Progress,
   RUN_FILES,
   UsageError,
@@ -228,7 +229,9 @@ class StopRequests {
 
 export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   const resolved = resolveOptions(input);
-  // Signals are handled from here on, so a Ctrl-C while the data loads still ends in a checkpointless stop, not a kill.
+  // One writer per run directory: a second training (or a --resume of a run still training) is refused.
+  const lock = acquireLock(resolved.o.out, resolved.o.resume ? 'vsae train --resume' : 'vsae train');
+  // Signals are handled from here on, so a Ctrl-C while the data loads still ends in a clean stop, not a kill.
   const stops = new StopRequests(resolved.o);
   try {
     const backend = await initBackend(resolved.o.backend);
@@ -242,6 +245,7 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
     }
   } finally {
     stops.dispose();
+    lock.release();
   }
 }
 

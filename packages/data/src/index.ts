@@ -20,6 +20,8 @@ export {
 } from './safetensors.js';
 export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';
+export { mergeParts } from './dataset-merge.js';
+export type { MergeOptions, MergeSummary } from './dataset-merge.js';
 export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
 export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, RUN_ARCHS } from './run-dir.js';

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The WebGPU adapter the backend runs on, as `vsae info` names it. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A CPU implementation (Mesa's lavapipe, SwiftShader, …) rather than a GPU. */
+  software: boolean;
+}
+
+/** What a user needs to get an adapter, appended to every "not available" message. */
+export const WEBGPU_HINT =
+  'Install the GPU\'s Vulkan driver and the Vulkan loader (Debian: libvulkan1; NVIDIA: the driver\'s Vulkan ICD), ' +
+  'or for a software adapter Mesa ≥ 25\'s lavapipe (Debian 12: mesa-vulkan-drivers from bookworm-backports) with VK_ICD_FILENAMES set to its lvp_icd json.';
+
+interface DawnGpu {
+  requestAdapter(opts?: object): Promise<DawnAdapter | null>;
+}
+interface DawnAdapter {
+  info?: Record<string, unknown>;
+  isFallbackAdapter?: boolean;
+}
+
+// Dawn's instance: it must stay referenced while the device is in use (collecting it under a
+// live device crashes the process), and a live device keeps Node's event loop running, so
+// releaseWebgpu() destroys the device before dropping the instance.
+let gpu: DawnGpu | undefined;
+let adapter: AdapterInfo | undefined;
+
+const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
+
+function envList(name: string): string[] {
+  return (process.env[name] ?? '').split(path.delimiter).filter(Boolean);
+}
+
+/**
+ * On Linux, why Dawn cannot find a Vulkan device, checked from the files the Vulkan loader reads
+ * (without them Dawn only prints native warnings and gives no adapter); undefined when both a
+ * loader and a driver manifest are there. Other platforms use Metal or Direct3D.
+ */
+export function vulkanMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const libDirs = [...envList('LD_LIBRARY_PATH'), ...LIB_DIRS];
+  if (!libDirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return 'the Vulkan loader libvulkan.so.1 is not installed';
+  const explicit = [...envList('VK_DRIVER_FILES'), ...envList('VK_ICD_FILENAMES')];
+  if (explicit.length) {
+    const absent = explicit.filter((f) => !fs.existsSync(f));
+    return absent.length === explicit.length ? `VK_ICD_FILENAMES names no existing file (${absent.join(', ')})` : undefined;
+  }
+  const dataDirs = [...envList('XDG_CONFIG_DIRS'), '/etc/xdg', '/etc', ...envList('XDG_DATA_DIRS'), '/usr/local/share', '/usr/share'];
+  const hasIcd = dataDirs.some((d) => {
+    try {
+      return fs.readdirSync(path.join(d, 'vulkan', 'icd.d')).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+  return hasIcd ? undefined : 'no Vulkan driver is installed (no ICD file in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d, and VK_ICD_FILENAMES is not set)';
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** Reads a GPUAdapterInfo (its fields are getters, so they are copied one by one). */
+function describe(a: DawnAdapter): AdapterInfo {
+  const i = a.info ?? {};
+  const info = { vendor: str(i.vendor), architecture: str(i.architecture), device: str(i.device), description: str(i.description) };
+  const software =
+    Boolean(i.isFallbackAdapter ?? a.isFallbackAdapter) || info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.device} ${info.description}`);
+  return { ...info, software };
+}
+
+/**
+ * Loads Dawn (npm package `webgpu`), finds an adapter and, when `install` is set, registers and
+ * initialises tfjs's WebGPU backend on it. Returns the adapter, or why there is none.
+ */
+export async function probeWebgpu(install: boolean): Promise<{ adapter: AdapterInfo } | { missing: string }> {
+  if (adapter && gpu) return { adapter };
+  const missing = vulkanMissing();
+  if (missing) return { missing };
+  let dawn: { create(flags: string[]): DawnGpu; globals: Record<string, unknown> };
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
+  } catch (e) {
+    return { missing: `the npm package webgpu (Dawn) failed to load (${(e as Error).message.split('\n')[0]})` };
+  }
+  const instance = dawn.create([]);
+  const found = await instance.requestAdapter({ powerPreference: 'high-performance' });
+  if (!found) return { missing: 'Dawn found no WebGPU adapter (a Vulkan driver is installed but gives no usable device; Mesa\'s lavapipe needs version 25 or later)' };
+  const info = describe(found);
+  if (!install) return { adapter: info };
+  // tfjs-backend-webgpu registers itself on import only where navigator.gpu exists, and uses
+  // the WebGPU constants (GPUBufferUsage, …) as globals.
+  Object.assign(globalThis, dawn.globals);
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  g.navigator!.gpu = instance;
+  gpu = instance;
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) return { missing: 'tfjs\'s webgpu backend did not initialise on the adapter' };
+  adapter = info;
+  return { adapter };
+}
+
+/** The adapter in use, when the webgpu backend is. */
+export function webgpuAdapter(): AdapterInfo | undefined {
+  return adapter;
+}
+
+/**
+ * Frees the GPU: disposes tfjs's webgpu backend and destroys its device, so that the process
+ * can exit (a live Dawn device keeps Node running, and tearing one down at exit crashes).
+ * A no-op when WebGPU is not in use.
+ */
+export function releaseWebgpu(): void {
+  if (!gpu) return;
+  const backend = tf.engine().registry.webgpu as unknown as { device?: { destroy(): void } } | undefined;
+  const device = backend?.device;
+  if (tf.engine().registry.webgpu) tf.removeBackend('webgpu');
+  device?.destroy();
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu === gpu) delete g.navigator.gpu;
+  gpu = undefined;
+  adapter = undefined;
+}

@@ -243,7 +243,6 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (!(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index) && part.index >= 0 && part.index < part.count)) {
     throw new UsageError(`--part ${part.index}/${part.count} is not a part: give I/N with 0 ≤ I < N (e.g. --part 0/4)`);
   }
-  if (part.count > 1 && o.out === '-' && hooks.length > 1) throw new UsageError('--part with several hooks writes a directory; give -o DIR');
   const backend = await initBackend(o.backend);
   const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
   const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { blasInfo, installBlasMatMul } from '@vsae/blas';
 import { UsageError, VsaeError } from '@vsae/data';
-import { probeWebgpu, releaseWebgpu, webgpuAdapter, WEBGPU_HINT, type AdapterInfo } from './webgpu.js';
+import { onlySoftwareVulkan, probeWebgpu, releaseWebgpu, webgpuAdapter, WEBGPU_HINT, type AdapterInfo } from './webgpu.js';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -70,6 +70,7 @@ async function tryWasm(): Promise<string | undefined> {
  * is slower than wasm with the native BLAS, and is for tests.
  */
 async function tryWebgpu(auto: boolean): Promise<string | undefined> {
+  if (auto && onlySoftwareVulkan()) return 'the only Vulkan driver is a software one (lavapipe or SwiftShader)';
   const probe = await probeWebgpu(!auto);
   if ('missing' in probe) return probe.missing;
   if (auto && probe.adapter.software) return `the WebGPU adapter is a software one (${probe.adapter.description || probe.adapter.device})`;

@@ -38,28 +38,52 @@ function envList(name: string): string[] {
 }
 
 /**
- * On Linux, why Dawn cannot find a Vulkan device, checked from the files the Vulkan loader reads
- * (without them Dawn only prints native warnings and gives no adapter); undefined when both a
- * loader and a driver manifest are there. Other platforms use Metal or Direct3D.
+ * On Linux, the Vulkan driver manifests (ICD files) the Vulkan loader will read, or why Dawn
+ * cannot find a Vulkan device (without a loader or a driver Dawn only prints native warnings and
+ * gives no adapter). Other platforms use Metal or Direct3D: no files, nothing missing.
  */
-export function vulkanMissing(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
+export function vulkanDrivers(): { files: string[]; missing?: string } {
+  if (process.platform !== 'linux') return { files: [] };
   const libDirs = [...envList('LD_LIBRARY_PATH'), ...LIB_DIRS];
-  if (!libDirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return 'the Vulkan loader libvulkan.so.1 is not installed';
+  if (!libDirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')))) return { files: [], missing: 'the Vulkan loader libvulkan.so.1 is not installed' };
   const explicit = [...envList('VK_DRIVER_FILES'), ...envList('VK_ICD_FILENAMES')];
   if (explicit.length) {
-    const absent = explicit.filter((f) => !fs.existsSync(f));
-    return absent.length === explicit.length ? `VK_ICD_FILENAMES names no existing file (${absent.join(', ')})` : undefined;
+    const files = explicit.filter((f) => fs.existsSync(f));
+    return files.length ? { files } : { files, missing: `VK_ICD_FILENAMES names no existing file (${explicit.join(', ')})` };
   }
   const dataDirs = [...envList('XDG_CONFIG_DIRS'), '/etc/xdg', '/etc', ...envList('XDG_DATA_DIRS'), '/usr/local/share', '/usr/share'];
-  const hasIcd = dataDirs.some((d) => {
+  const files = dataDirs.flatMap((d) => {
+    const dir = path.join(d, 'vulkan', 'icd.d');
     try {
-      return fs.readdirSync(path.join(d, 'vulkan', 'icd.d')).some((f) => f.endsWith('.json'));
+      return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f));
+    } catch {
+      return [];
+    }
+  });
+  return files.length ? { files } : { files, missing: 'no Vulkan driver is installed (no ICD file in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d, and VK_ICD_FILENAMES is not set)' };
+}
+
+/** Why webgpu cannot run here, from the files alone; undefined when Dawn may find an adapter. */
+export function vulkanMissing(): string | undefined {
+  return vulkanDrivers().missing;
+}
+
+/**
+ * Whether every Vulkan driver here is a CPU implementation (Mesa's lavapipe, SwiftShader), read
+ * from the manifests' library names: then `auto` need not load Dawn (which prints warnings about
+ * lavapipe's limits) only to turn the adapter down.
+ */
+export function onlySoftwareVulkan(): boolean {
+  const { files, missing } = vulkanDrivers();
+  if (missing || files.length === 0) return false;
+  return files.every((f) => {
+    try {
+      const lib = String((JSON.parse(fs.readFileSync(f, 'utf8')) as { ICD?: { library_path?: string } }).ICD?.library_path ?? '');
+      return /lvp|lavapipe|swiftshader|llvmpipe/i.test(lib);
     } catch {
       return false;
     }
   });
-  return hasIcd ? undefined : 'no Vulkan driver is installed (no ICD file in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d, and VK_ICD_FILENAMES is not set)';
 }
 
 function str(v: unknown): string {

@@ -88,7 +88,7 @@ describe.skipIf(why !== undefined)('the webgpu backend', () => {
       }
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(tf.matMul(X, W), Y))) as tf.Scalar, [W]);
       if (step === 1) expectAllClose({ data: await grads[W.name]!.data(), shape: [k, n] }, { data: g, shape: [k, n] }, { atol: 1e-3, rtol: 1e-4, what: 'dW' });
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
       tf.dispose([value, ...Object.values(grads)]);
       await W.data(); // one read per step, as training does: the queue is flushed
       // Steady state after the first steps: the buffer pool may round sizes (a few bytes of

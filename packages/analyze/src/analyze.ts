@@ -199,7 +199,7 @@ export async function analyze(options: AnalyzeOptions): Promise<AnalyzeResult> {
         if (w.windows === 0) {
           note('the dataset holds no complete token window, so the cross-entropy metrics were skipped');
         } else {
-          const ce = ceLossRecovered(lm, sae, hook, w.tokens, w.windows, w.length);
+          const ce = await ceLossRecovered(lm, sae, hook, w.tokens, w.windows, w.length);
           summary.ce_loss_orig = ce.ce_loss_orig;
           summary.ce_loss_sae = ce.ce_loss_sae;
           summary.ce_loss_zero = ce.ce_loss_zero;

@@ -136,7 +136,7 @@ export interface CeResult {
 }
 
 /** Mean CE over the windows: original, SAE spliced in at `hook`, hook zero-ablated. */
-export function ceLossRecovered(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): CeResult {
+export async function ceLossRecovered(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): Promise<CeResult> {
   const splSae = (a: tf.Tensor): tf.Tensor => {
     const x = tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D;
     const out = sae.forward(x);
@@ -149,9 +149,9 @@ export function ceLossRecovered(lm: LanguageModel, sae: LoadedSae, hook: string,
     const ids = tokens.subarray(s * length, (s + m) * length);
     const shape = [m, length] as const;
     const add = (k: keyof typeof sums, v: Float32Array) => v.forEach((x) => (sums[k] += x));
-    add('orig', lm.model.ceLoss(ids, { shape }));
-    add('sae', lm.model.ceLoss(ids, { shape, splice: { [hook]: splSae } }));
-    add('zero', lm.model.ceLoss(ids, { shape, splice: { [hook]: (a) => tf.zerosLike(a) } }));
+    add('orig', await lm.model.ceLoss(ids, { shape }));
+    add('sae', await lm.model.ceLoss(ids, { shape, splice: { [hook]: splSae } }));
+    add('zero', await lm.model.ceLoss(ids, { shape, splice: { [hook]: (a) => tf.zerosLike(a) } }));
   }
   const orig = sums.orig / windows;
   const saeCe = sums.sae / windows;

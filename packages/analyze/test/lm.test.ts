@@ -64,9 +64,9 @@ describe('with --model on a language-model run', () => {
     const ids = Int32Array.from(windows.flat());
     const shape = [windows.length, 16] as const;
     const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
-    const orig = mean(model.ceLoss(ids, { shape }));
-    const zero = mean(model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.zerosLike(a) } }));
-    const withSae = mean(model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.reshape(sae.forward(tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D).recon, a.shape) } }));
+    const orig = mean(await model.ceLoss(ids, { shape }));
+    const zero = mean(await model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.zerosLike(a) } }));
+    const withSae = mean(await model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.reshape(sae.forward(tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D).recon, a.shape) } }));
     model.dispose();
     sae.dispose();
     expectAllClose([s.ce_loss_orig!, s.ce_loss_zero!, s.ce_loss_sae!], [orig, zero, withSae], { rtol: 1e-5 });

@@ -1,4 +1,4 @@
-export { tf, initBackend, activeBackend, releaseBackend, adapterName, isInstalled, installHint, BACKEND_NAMES } from './backend.js';
+export { tf, initBackend, activeBackend, releaseBackend, readTensor, adapterName, isInstalled, installHint, BACKEND_NAMES } from './backend.js';
 export { vulkanMissing, WEBGPU_HINT } from './webgpu.js';
 export type { AdapterInfo } from './webgpu.js';
 export type { BackendName, BackendInfo } from './backend.js';

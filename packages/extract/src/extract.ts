@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { activeBackend, initBackend } from '@vsae/compute';
+import { activeBackend, initBackend, readTensor } from '@vsae/compute';
 import { InputError, Progress, UsageError, VsaeError, createDatasetWriter, formatDuration } from '@vsae/data';
 import type { DatasetWriter } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
@@ -340,7 +340,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
       try {
         for (let i = 0; i < hooks.length; i++) {
           // Asynchronous: a GPU backend cannot read back synchronously.
-          const data = (await captures.get(hooks[i]!)!.data()) as Float32Array;
+          const data = (await readTensor(captures.get(hooks[i]!)!)) as Float32Array;
           const w = widths[i]!;
           // Global rows of this batch: [firstSeq·k, (firstSeq+B)·k); write those ≥ this output's start and < limit.
           const from = Math.max(firstSeq * perWindow, start[i]!);

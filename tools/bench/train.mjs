@@ -108,6 +108,7 @@ out.large_step_ms = await engineStep(768, 6144, 1024, iters);
 log(`  ${out.large_step_ms.toFixed(1)} ms/step`);
 
 if (process.env.VSAE_TRAIN_BENCH_CHILD) {
+  (await import(dist('compute'))).releaseBackend(); // a live WebGPU device would crash process.exit
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
 }
@@ -217,4 +218,5 @@ print(json.dumps({"torch": torch.__version__, "default_threads": th_default, "ms
     out.torch_error = `exit ${r.status}`;
   }
 }
+(await import(dist('compute'))).releaseBackend(); // lets the process exit on webgpu
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -67,6 +67,7 @@ if (values.child) {
         }
       }
       sae.dispose();
+      (await import(dist('compute'))).releaseBackend(); // a live WebGPU device would crash process.exit
     }
     await ds.close();
     extra = { sink: Number.isFinite(sink) };

@@ -120,6 +120,7 @@ if (values.topk !== false && arch === 'sae') {
 }
 
 if (process.env.VSAE_TRAIN_BENCH_CHILD) {
+  (await import(dist('compute'))).releaseBackend(); // a live WebGPU device would crash process.exit
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
 }
@@ -229,4 +230,5 @@ print(json.dumps({"torch": torch.__version__, "default_threads": th_default, "ms
     out.torch_error = `exit ${r.status}`;
   }
 }
+(await import(dist('compute'))).releaseBackend(); // lets the process exit on webgpu
 process.stdout.write(`${JSON.stringify(out)}\n`);

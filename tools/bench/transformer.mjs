@@ -169,4 +169,5 @@ if (fs.existsSync('/usr/bin/python3')) {
   }
 }
 console.error(`  peak RSS ${result.peak_rss_mb} MB`);
+(await import(dist('compute'))).releaseBackend(); // lets the process exit on webgpu
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -149,7 +149,7 @@ export interface CeResult {
  * token t+1; the mean over the windows of each window's mean) and mean KL of the clean
  * distribution to each patched one (Σ over the vocabulary, mean over every position).
  */
-export function modelScores(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): CeResult {
+export async function modelScores(lm: LanguageModel, sae: LoadedSae, hook: string, tokens: Int32Array, windows: number, length: number, batch = 4): Promise<CeResult> {
   if (length < 2) throw new InputError(lm.dir, 'the cross-entropy metrics need token windows of at least 2 tokens');
   const splSae = (a: tf.Tensor): tf.Tensor => {
     const x = tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D;
@@ -174,14 +174,21 @@ export function modelScores(lm: LanguageModel, sae: LoadedSae, hook: string, tok
       logits!.dispose();
       return lp;
     };
-    const ceSum = (lp: tf.Tensor2D): number => tf.tidy(() => -tf.sum(tf.gather(tf.reshape(lp, [-1]), target)).dataSync()[0]! / (length - 1));
+    // Every read back is asynchronous (a GPU backend cannot read synchronously).
+    const scalarOf = async (make: () => tf.Tensor): Promise<number> => {
+      const t = tf.tidy(make);
+      const v = (await t.data())[0]!;
+      t.dispose();
+      return v;
+    };
+    const ceSum = async (lp: tf.Tensor2D): Promise<number> => -(await scalarOf(() => tf.sum(tf.gather(tf.reshape(lp, [-1]), target)))) / (length - 1);
     const clean = logProbs({});
     try {
-      sums.orig += ceSum(clean);
+      sums.orig += await ceSum(clean);
       for (const k of ['sae', 'zero'] as const) {
         const lp = logProbs(variants[k]);
-        sums[k] += ceSum(lp);
-        const kl = tf.tidy(() => tf.sum(tf.mul(tf.exp(clean), tf.sub(clean, lp))).dataSync()[0]!);
+        sums[k] += await ceSum(lp);
+        const kl = await scalarOf(() => tf.sum(tf.mul(tf.exp(clean), tf.sub(clean, lp))));
         if (k === 'sae') sums.klSae += kl;
         else sums.klZero += kl;
         lp.dispose();

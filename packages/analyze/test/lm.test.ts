@@ -64,9 +64,9 @@ describe('with --model on a language-model run', () => {
     const ids = Int32Array.from(windows.flat());
     const shape = [windows.length, 16] as const;
     const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
-    const orig = mean(model.ceLoss(ids, { shape }));
-    const zero = mean(model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.zerosLike(a) } }));
-    const withSae = mean(model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.reshape(sae.forward(tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D).recon, a.shape) } }));
+    const orig = mean(await model.ceLoss(ids, { shape }));
+    const zero = mean(await model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.zerosLike(a) } }));
+    const withSae = mean(await model.ceLoss(ids, { shape, splice: { [HOOK]: (a) => tf.reshape(sae.forward(tf.reshape(a, [-1, sae.dIn]) as tf.Tensor2D).recon, a.shape) } }));
     model.dispose();
     sae.dispose();
     expectAllClose([s.ce_loss_orig!, s.ce_loss_zero!, s.ce_loss_sae!], [orig, zero, withSae], { rtol: 1e-5 });
@@ -129,10 +129,10 @@ describe('with --model on a language-model run', () => {
     const rows = await readRows(data);
     const start = rows.pos.indexOf(0);
     const tokens = Int32Array.from(rows.token.slice(start, start + 16 * 3));
-    modelScores(lm, sae, HOOK, tokens, 3, 16, 4); // the model caches a few tensors (mask, W_U) on its first run
+    await modelScores(lm, sae, HOOK, tokens, 3, 16, 4); // the model caches a few tensors (mask, W_U) on its first run
     const before = tf.memory().numTensors;
-    const one = modelScores(lm, sae, HOOK, tokens, 3, 16, 1);
-    const all = modelScores(lm, sae, HOOK, tokens, 3, 16, 4);
+    const one = await modelScores(lm, sae, HOOK, tokens, 3, 16, 1);
+    const all = await modelScores(lm, sae, HOOK, tokens, 3, 16, 4);
     expect(tf.memory().numTensors).toBe(before);
     lm.model.dispose();
     sae.dispose();

@@ -62,7 +62,7 @@ const kebab = (s: string): string => s.replace(/_/g, '-').replace(/([a-z0-9])([A
  * @vsae/compute's BACKEND_NAMES, repeated here because importing that package loads the engine
  * (the bins that do not need it start without it).
  */
-export const BACKEND_OPTION: OptionSpec = { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' };
+export const BACKEND_OPTION: OptionSpec = { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' };
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', help: 'show this help', short: 'h' },

@@ -2,6 +2,16 @@ import { isVsaeError, UsageError } from '@vsae/data';
 import { closest, formatHelp, parseArgs } from './args.js';
 import { COMMANDS, loadCommand } from './commands/index.js';
 
+/**
+ * Frees the GPU when a command used the webgpu backend (a live WebGPU device keeps Node from
+ * exiting). Only loads @vsae/compute when a command already did.
+ */
+async function releaseBackend(): Promise<void> {
+  if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) return;
+  const { releaseBackend: release } = await import('@vsae/compute');
+  release();
+}
+
 const VERSION = '0.1.0';
 
 function topHelp(): string {
@@ -44,7 +54,7 @@ export function reportError(command: string | undefined, e: unknown): number {
 export async function main(argv: string[]): Promise<number> {
   // A closed pipe on stdout (`vsae toy -o - | head`) is a normal way to stop.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (e.code === 'EPIPE') void releaseBackend().then(() => process.exit(process.exitCode ?? 0));
   });
   let [name, ...rest] = argv;
   // `vsae help train` is `vsae train --help`.
@@ -74,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
     return typeof code === 'number' ? code : 0;
   } catch (e) {
     return reportError(name, e);
+  } finally {
+    await releaseBackend();
   }
 }
 

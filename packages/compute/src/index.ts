@@ -1,4 +1,6 @@
-export { tf, initBackend, activeBackend, isInstalled, installHint, BACKEND_NAMES } from './backend.js';
+export { tf, initBackend, activeBackend, releaseBackend, readTensor, adapterName, isInstalled, installHint, BACKEND_NAMES } from './backend.js';
+export { vulkanMissing, WEBGPU_HINT } from './webgpu.js';
+export type { AdapterInfo } from './webgpu.js';
 export type { BackendName, BackendInfo } from './backend.js';
 // Side effect: registers tfjs's gradient functions (after backend.js has set PROD).
 import './gradients.js';

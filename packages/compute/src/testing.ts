@@ -121,3 +121,16 @@ export function expectNoLeaksSync<T>(fn: () => T, opts: { allowReturned?: number
   }
   return out;
 }
+
+/**
+ * Why the webgpu backend cannot run here (no Vulkan loader or driver, no adapter), or undefined
+ * when it can. Tests skip with this reason; with VSAE_REQUIRE_WEBGPU=1 (CI, which installs a
+ * software adapter) a missing adapter is an error instead.
+ */
+export async function webgpuUnavailable(): Promise<string | undefined> {
+  const { probeWebgpu } = await import('./webgpu.js');
+  const p = await probeWebgpu(false);
+  if (!('missing' in p)) return undefined;
+  if (process.env.VSAE_REQUIRE_WEBGPU === '1') throw new Error(`VSAE_REQUIRE_WEBGPU=1 but the webgpu backend cannot run: ${p.missing}`);
+  return p.missing;
+}

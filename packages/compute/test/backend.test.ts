@@ -16,7 +16,8 @@ describe('backends', () => {
     expect(r.tfjsVersion).toBe(tf.version_core);
     expect(r.backends.find((b) => b.name === 'wasm')?.installed).toBe(true);
     expect(r.backends.find((b) => b.name === 'cpu')?.installed).toBe(true);
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm']).toContain(r.autoPick);
+    expect(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm']).toContain(r.autoPick);
+    expect('adapter' in r.webgpu || 'missing' in r.webgpu).toBe(true);
     expect(r.wasm?.simd).toBe(true);
     expect(r.wasm?.threads).toBe(false);
     expect(r.hint).toMatch(/tfjs-node/);

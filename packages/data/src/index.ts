@@ -20,6 +20,8 @@ export {
 } from './safetensors.js';
 export { openDataset, checkArrowIpc } from './dataset-read.js';
 export { createDatasetWriter } from './dataset-write.js';
+export { mergeParts } from './dataset-merge.js';
+export type { MergeOptions, MergeSummary } from './dataset-merge.js';
 export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
 export { TableStreamWriter } from './table-stream.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';

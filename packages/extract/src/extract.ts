@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { activeBackend, initBackend } from '@vsae/compute';
+import { activeBackend, initBackend, readTensor } from '@vsae/compute';
 import { InputError, Progress, UsageError, VsaeError, acquireLock, createDatasetWriter, formatDuration } from '@vsae/data';
 import type { DatasetWriter, DirLock } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
@@ -57,6 +57,13 @@ export interface ExtractOptions {
   docSeparator?: 'eos' | 'none';
   backend?: string;
   quiet?: boolean;
+  /**
+   * This process's share of the corpus when N processes split it: part `index` of `count` takes
+   * windows index, index + count, index + 2·count, … (rows keep their global `seq`), so the
+   * parts are disjoint and together hold every row of the single-process extraction.
+   * `maxTokens` still counts rows of the whole extraction.
+   */
+  part?: { index: number; count: number };
   /** Stops cleanly after the current batch (complete shards kept, resumable). */
   signal?: AbortSignal;
   /** Where the Arrow stream goes for out '-' (default stdout). */
@@ -97,6 +104,8 @@ interface RowKey {
   prependBos: boolean;
   excludeBos: boolean;
   docSeparator: string;
+  /** "I/N" for one part of a split extraction (absent for a whole one). */
+  part?: string;
 }
 
 function sourceName(cfg: TransformerConfig): string {
@@ -173,6 +182,23 @@ function checkResumable(file: string, key: RowKey): void {
   }
 }
 
+/** The windows of one part: every count-th, from the index-th. */
+async function* partWindows(all: AsyncIterable<Int32Array>, part: { index: number; count: number }): AsyncGenerator<Int32Array> {
+  let s = 0;
+  for await (const w of all) if (s++ % part.count === part.index) yield w;
+}
+
+/**
+ * How many of a part's rows (in its own order) come before global row `limit`: the part's
+ * complete windows before the window that `limit` falls in, plus that window's first rows when
+ * it is the part's.
+ */
+export function localRowLimit(limit: number, perWindow: number, part: { index: number; count: number }): number {
+  const g = Math.floor(limit / perWindow);
+  const full = g > part.index ? Math.ceil((g - part.index) / part.count) : 0;
+  return full * perWindow + (g % part.count === part.index ? limit - g * perWindow : 0);
+}
+
 function openSource(o: ExtractOptions, tok: TextTokenizer | undefined): Promise<TokenSource> | TokenSource {
   if (o.dataset !== undefined) return arrowSource(o.dataset, tok);
   return corpusSource(o.text!, o.format, tok);
@@ -218,6 +244,10 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   if (o.prependBos && context < 2) throw new UsageError('--context must be at least 2 with --prepend-bos');
   if (o.format !== undefined && !['text', 'jsonl', 'arrow'].includes(o.format)) throw new UsageError(`--format must be text, jsonl or arrow (got "${o.format}")`);
   if (o.format !== undefined && o.dataset !== undefined) throw new UsageError('--format says what --text is; --dataset is always Arrow (drop --format, or pass the file as --text)');
+  const part = o.part ?? { index: 0, count: 1 };
+  if (!(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index) && part.index >= 0 && part.index < part.count)) {
+    throw new UsageError(`--part ${part.index}/${part.count} is not a part: give I/N with 0 ≤ I < N (e.g. --part 0/4)`);
+  }
 
   // --- model
   const cfg = readModelConfig(o.model);
@@ -235,6 +265,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
 }
 
 async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: string[], outs: string[], context: number, batchSize: number): Promise<ExtractSummary> {
+  const part = o.part ?? { index: 0, count: 1 };
   const backend = await initBackend(o.backend);
   const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
   const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');
@@ -254,6 +285,7 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
     const p0 = o.excludeBos ? 1 : 0;
     const perWindow = context - p0;
     const key = (hook: string): RowKey => ({
+      ...(part.count > 1 ? { part: `${part.index}/${part.count}` } : {}),
       model: o.model,
       hook,
       input: o.text ?? o.dataset!,
@@ -304,10 +336,13 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
       throw e;
     }
     const start = writers.map((w) => w.rowsWritten);
-    const limit = o.maxTokens ?? Infinity;
+    // Below, windows and rows are numbered within this part (local), so resume works as for a
+    // whole extraction; `global` gives a local window's index in the whole corpus.
+    const global = (win: number): number => win * part.count + part.index;
+    const limit = o.maxTokens === undefined ? Infinity : localRowLimit(o.maxTokens, perWindow, part);
     const skip = Math.min(...start);
     const written = start.map(() => 0);
-    const progress = new Progress({ unit: 'tokens', total: o.maxTokens, label: `extract ${hooks.length === 1 ? hooks[0] : `${hooks.length} hooks`}`, quiet: o.quiet ?? false });
+    const progress = new Progress({ unit: 'tokens', total: Number.isFinite(limit) ? limit : undefined, label: `extract ${hooks.length === 1 ? hooks[0] : `${hooks.length} hooks`}`, quiet: o.quiet ?? false });
     const t0 = performance.now();
     let tokensRun = 0;
     let windowsSeen = 0;
@@ -320,14 +355,15 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
       batch.forEach((w, b) => ids.set(w, b * context));
       for (let i = 0; i < ids.length; i++) {
         if (ids[i]! >= cfg.dVocab || ids[i]! < 0) {
-          throw new InputError(source.path, `holds token id ${ids[i]} (window ${firstSeq + Math.floor(i / context)}), outside the model's vocabulary of ${cfg.dVocab}; the tokenizer or tokens do not belong to this model`);
+          throw new InputError(source.path, `holds token id ${ids[i]} (window ${global(firstSeq + Math.floor(i / context))}), outside the model's vocabulary of ${cfg.dVocab}; the tokenizer or tokens do not belong to this model`);
         }
       }
       const { captures } = model.run(ids, { shape: [B, context], capture: hooks });
       tokensRun += B * context;
       try {
         for (let i = 0; i < hooks.length; i++) {
-          const data = captures.get(hooks[i]!)!.dataSync() as Float32Array;
+          // Asynchronous: a GPU backend cannot read back synchronously.
+          const data = (await readTensor(captures.get(hooks[i]!)!)) as Float32Array;
           const w = widths[i]!;
           // Global rows of this batch: [firstSeq·k, (firstSeq+B)·k); write those ≥ this output's start and < limit.
           const from = Math.max(firstSeq * perWindow, start[i]!);
@@ -344,7 +380,7 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
             const b = win - firstSeq;
             const j = r - from;
             act.set(data.subarray((b * context + p) * w, (b * context + p + 1) * w), j * w);
-            seq[j] = BigInt(win);
+            seq[j] = BigInt(global(win));
             pos[j] = p;
             token[j] = ids[b * context + p]!;
           }
@@ -369,7 +405,7 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
       let seq = 0;
       const firstNeeded = Math.floor(skip / perWindow);
       const lastNeeded = Number.isFinite(limit) ? Math.ceil(limit / perWindow) : Infinity; // exclusive
-      for await (const w of windows(source.pieces(), { context, bos, separator })) {
+      for await (const w of partWindows(windows(source.pieces(), { context, bos, separator }), part)) {
         const s = seq++;
         if (s >= lastNeeded) break;
         windowsSeen = s + 1;

@@ -149,7 +149,8 @@ export class HookedTransformer {
     const captures = new Map<string, tf.Tensor>();
     if (!wantLogits && capture.size === 0) return { captures };
     let remaining = capture.size;
-    const perHead = this.attention === 'per-head' || (this.attention === 'auto' && batchedMatMulIsSlow());
+    // Per-head attention reads Q, K, V back synchronously: a CPU-side path (wasm), never on a GPU.
+    const perHead = tf.getBackend() !== 'webgpu' && (this.attention === 'per-head' || (this.attention === 'auto' && batchedMatMulIsSlow()));
 
     const point = (name: string, t: tf.Tensor, shape: number[]): tf.Tensor => {
       let out = t;
@@ -203,7 +204,7 @@ export class HookedTransformer {
    * over the window's pos−1 predictions. With `splice` (an SAE's reconstruction, or zeros) the
    * loss is measured with the hook replaced.
    */
-  ceLoss(tokens: TokenInput, opts: Pick<RunOptions, 'splice' | 'shape'> = {}): Float32Array {
+  async ceLoss(tokens: TokenInput, opts: Pick<RunOptions, 'splice' | 'shape'> = {}): Promise<Float32Array> {
     const { ids, batch: B, pos: T } = this.tokens(tokens, opts.shape);
     if (T < 2) throw new UsageError('the cross-entropy loss needs windows of at least 2 tokens');
     const { logits } = this.run(ids, { shape: [B, T], logits: true, splice: opts.splice ?? {} });
@@ -215,8 +216,8 @@ export class HookedTransformer {
       return [tf.logSumExp(flat, 1), tf.gather(tf.reshape(flat, [-1]), tf.tensor1d(idx, 'int32'))];
     });
     logits!.dispose();
-    const l = lse.dataSync();
-    const g = tgt.dataSync();
+    // Asynchronous reads: a GPU backend cannot read back synchronously.
+    const [l, g] = await Promise.all([lse.data(), tgt.data()]);
     lse.dispose();
     tgt.dispose();
     const out = new Float32Array(B);

@@ -61,10 +61,10 @@ for (const [name, dir] of [['GPT-2 (Hugging Face safetensors)', 'gpt2-tiny'], ['
         logits!.dispose();
       });
 
-      it('gives the per-window next-token cross-entropy, plain and with the MLP zero-ablated', () => {
-        expectAllClose(m.model.ceLoss(tokens, { shape }), golden.getFloat32('ce'), { atol: ATOL, rtol: 0, what: 'ce' });
+      it('gives the per-window next-token cross-entropy, plain and with the MLP zero-ablated', async () => {
+        expectAllClose(await m.model.ceLoss(tokens, { shape }), golden.getFloat32('ce'), { atol: ATOL, rtol: 0, what: 'ce' });
         const zero = { 'blocks.0.mlp.hook_post': (a: tf.Tensor) => tf.zerosLike(a) };
-        expectAllClose(m.model.ceLoss(tokens, { shape, splice: zero }), golden.getFloat32('ablated.ce'), { atol: ATOL, rtol: 0, what: 'ablated ce' });
+        expectAllClose(await m.model.ceLoss(tokens, { shape, splice: zero }), golden.getFloat32('ablated.ce'), { atol: ATOL, rtol: 0, what: 'ablated ce' });
         const { logits } = m.model.run(tokens, { shape, splice: zero });
         const V = m.config.dVocab;
         const last = tf.tidy(() => tf.reshape(tf.slice(logits!, [0, shape[1] - 1, 0], [shape[0], 1, V]), [shape[0], V]));
@@ -73,16 +73,16 @@ for (const [name, dir] of [['GPT-2 (Hugging Face safetensors)', 'gpt2-tiny'], ['
         logits!.dispose();
       });
 
-      it('leaks no tensors across runs', () => {
-        const run = (): void => {
+      it('leaks no tensors across runs', async () => {
+        const run = async (): Promise<void> => {
           const { captures } = m.model.run(tokens, { shape, capture: ['blocks.0.attn.hook_pattern', 'blocks.0.mlp.hook_post'] });
           for (const t of captures.values()) t.dispose();
-          m.model.ceLoss(tokens, { shape, splice: { 'blocks.0.hook_resid_mid': (a) => tf.mul(a, 0.5) } });
+          await m.model.ceLoss(tokens, { shape, splice: { 'blocks.0.hook_resid_mid': (a) => tf.mul(a, 0.5) } });
         };
-        run();
+        await run();
         const before = tf.memory().numTensors;
-        run();
-        run();
+        await run();
+        await run();
         expect(tf.memory().numTensors).toBe(before);
       });
     });

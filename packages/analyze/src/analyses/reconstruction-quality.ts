@@ -51,7 +51,7 @@ async function languageModelScores(ctx: AnalysisContext): Promise<void> {
   // log-probabilities clean and patched, the KL's temporaries), within a fifth of the budget.
   const perWindow = 6 * 4 * w.length * lm.cfg.dVocab;
   const batch = Math.max(1, Math.min(4, Math.floor((0.2 * ctx.plan.budgetBytes) / perWindow)));
-  const s = modelScores(lm, ctx.sae, hook, w.tokens, w.windows, w.length, batch);
+  const s = await modelScores(lm, ctx.sae, hook, w.tokens, w.windows, w.length, batch);
   Object.assign(ctx.summary, {
     ce_loss_orig: s.ce_loss_orig,
     ce_loss_sae: s.ce_loss_sae,

@@ -27,6 +27,7 @@ export const command: CommandSpec = {
     out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
     'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
     resume: { type: 'boolean', help: 'continue an interrupted sharded extraction after its last complete shard' },
+    part: { type: 'string', help: 'write only part I of N (windows I, I+N, I+2N, …) for N processes on one corpus; join them with vsae merge', value: 'I/N' },
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -35,6 +36,7 @@ export const command: CommandSpec = {
     'vsae extract --model packages/transformer/test/fixtures/gpt2-tiny --hook blocks.0.mlp.hook_post --text datasets/sotu-1790-1809.txt --context 32 --max-tokens 2048 -o acts.arrow',
     'vsae extract --model gpt2 --layer 0 --act-name post --text corpus.jsonl --prepend-bos --shard-rows 65536 -o acts/',
     'vsae extract --model gelu-1l --hook blocks.0.hook_resid_mid,blocks.0.mlp.hook_post --text corpus.txt -o acts/',
+    'vsae extract --model gpt2 --layer 6 --act-name resid_post --text corpus.txt --part 2/8 --shard-rows 65536 -o acts/part-2/',
   ],
   async run(args) {
     const g = getters(args);
@@ -46,6 +48,7 @@ export const command: CommandSpec = {
       if (process.stdout.isTTY) throw new UsageError('-o - writes binary Arrow data to stdout, which is a terminal here: pipe it (| vsae train --input - -o runs/x) or use -o FILE');
       if (g.bool('json')) throw new UsageError('--json prints on stdout, which -o - already uses for the dataset; drop one of them');
     }
+    const part = parsePart(g.str('part'));
     if (g.given('layer') !== g.given('act-name')) throw new UsageError('--layer and --act-name go together (e.g. --layer 0 --act-name post)');
     checkOutputs(out, g.list('hook'), g.given('shard-rows'), g.bool('resume'));
     // SIGINT/SIGTERM: finish the batch in flight, keep the complete shards, exit 130. A second signal exits at once.
@@ -78,6 +81,7 @@ export const command: CommandSpec = {
         out,
         shardRows: g.num('shard-rows'),
         resume: g.bool('resume'),
+        ...(part ? { part } : {}),
         backend: g.str('backend'),
         quiet: g.bool('quiet'),
         signal: ctl.signal,
@@ -127,4 +131,14 @@ function checkOutputs(out: string, hooks: string[], sharded: boolean, resume: bo
   }
   checkOutput(out, { kind: 'dir' });
   for (const h of hooks) checkOutput(path.join(out, sharded ? h : `${h}.arrow`), sharded ? { kind: 'dir', dataset: true, resume } : { kind: 'file' });
+}
+
+/** `--part I/N` → { index, count }; a usage error for anything else. */
+export function parsePart(raw: string | undefined): { index: number; count: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count)) throw new UsageError(`--part ${raw}: give I/N with 0 ≤ I < N, e.g. --part 0/4 (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX as I)`);
+  return { index, count };
 }

@@ -4,6 +4,7 @@ import type { CommandSpec } from '../args.js';
 export const COMMANDS: ReadonlyArray<{ name: string; summary: string }> = [
   { name: 'toy', summary: 'train a toy model of superposition and write its activations (with ground truth)' },
   { name: 'extract', summary: 'run a transformer over text and write a hook\'s activations' },
+  { name: 'merge', summary: 'join the parts of a split extraction (vsae extract --part I/N) into one dataset' },
   { name: 'train', summary: 'train an SAE, a VSAE or a TopK model on an activation dataset' },
   { name: 'encode', summary: 'the sparse codes of a trained run for new activations (indices + values per row)' },
   { name: 'analyze', summary: 'sparsity, reconstruction, dictionary similarity, neurons and latent space of a run' },

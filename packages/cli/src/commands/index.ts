@@ -6,6 +6,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string }> = [
   { name: 'extract', summary: 'run a transformer over text and write a hook\'s activations' },
   { name: 'train', summary: 'train an SAE or a VSAE on an activation dataset' },
   { name: 'analyze', summary: 'sparsity, reconstruction, dictionary similarity, neurons and latent space of a run' },
+  { name: 'sweep', summary: 'train a grid of settings per architecture and write their frontier (frontier.arrow)' },
   { name: 'report', summary: 'write a self-contained HTML report of one or more runs' },
   { name: 'dash', summary: 'terminal dashboard: browse runs, watch training live, explore features' },
   { name: 'demo', summary: 'the whole pipeline on a toy model: SAE against the three VSAEs' },

@@ -66,14 +66,16 @@ export function childEnv(jobs: number, backend: string | undefined): NodeJS.Proc
   return env;
 }
 
-/** A one-line status on stderr (redrawn on a TTY, a line per change otherwise). */
+/** A one-line status on stderr: redrawn on a TTY; otherwise a line when it changed, at most every 10 s. */
 export function statusLine(quiet: boolean) {
   const tty = Boolean(process.stderr.isTTY) && !quiet;
   let last = '';
+  let lastAt = -Infinity;
   return {
     set(line: string) {
-      if (quiet || line === last) return;
+      if (quiet || line === last || (!tty && performance.now() - lastAt < 10_000)) return;
       last = line;
+      lastAt = performance.now();
       process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
     },
     done(line: string) {

@@ -5,7 +5,7 @@ import { readFrontier, readJson, readMetrics } from '@vsae/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 import { sweepValues } from '../src/commands/sweep.js';
-import { formatFrontierTable, planSweep } from '../src/sweep.js';
+import { planSweep } from '../src/sweep.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vsae-cli-sweep-'));
 const vsae = binRunner(tmp, { env: { VSAE_BACKEND: 'wasm' } });
@@ -46,23 +46,6 @@ describe('sweepValues', () => {
     expect(() => sweepValues('arch', 'topk,nope')).toThrow(/^--arch must be one of /);
     expect(() => sweepValues('var-flag', '0,1')).toThrow(/^--var-flag takes one value \(got "0,1"\): lists are for --arch and the numeric flags /);
   });
-});
-
-describe('formatFrontierTable', () => {
-  it('prints settings and figures, — where a run has none', () => {
-    const t = formatFrontierTable({
-      swept: ['k'],
-      metrics: ['l0', 'frac_alive', 'mmcs_represented', 'train_s'],
-      rows: [
-        { run: 'sae', arch: 'sae', setting: { k: null }, values: { l0: 5.714, frac_alive: 0.9875, mmcs_represented: 0.98941, train_s: 11.4 } },
-        { run: 'topk-k3', arch: 'topk', setting: { k: 3 }, values: { l0: 3, frac_alive: 0.5, mmcs_represented: null, train_s: 9.6 } },
-      ],
-    }).split('\n');
-    expect(lines(t[0]!)).toEqual(['run', 'arch', 'k', 'L0', 'alive', 'MMCS', '(repr.)', 'train', 's']);
-    expect(lines(t[2]!)).toEqual(['sae', 'sae', '—', '5.71', '0.99', '0.989', '11']);
-    expect(lines(t[3]!)).toEqual(['topk-k3', 'topk', '3', '3.00', '0.50', '—', '10']);
-  });
-  const lines = (s: string) => s.trim().split(/\s+/);
 });
 
 describe('vsae sweep', () => {

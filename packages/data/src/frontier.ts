@@ -90,3 +90,25 @@ export function readFrontier(dir: string): Frontier {
   }));
   return { dir, swept: names, metrics, rows };
 }
+
+const HEADS: Record<FrontierMetric, [string, number]> = {
+  l0: ['L0', 2],
+  explained_variance: ['expl. var', 3],
+  mse: ['MSE', 4],
+  frac_alive: ['alive', 2],
+  mmcs: ['MMCS', 3],
+  mmcs_represented: ['MMCS (repr.)', 3],
+  ce_loss_score: ['CE score', 3],
+  kl_div_score: ['KL score', 3],
+  train_s: ['train s', 0],
+};
+
+/** The frontier as a text table (what `vsae sweep` prints and `vsae dash` shows). */
+export function formatFrontierTable(r: Pick<Frontier, 'swept' | 'metrics' | 'rows'>): string {
+  const head = ['run', 'arch', ...r.swept, ...r.metrics.map((m) => HEADS[m][0])];
+  const cell = (v: number | null | undefined, digits?: number): string => (v === null || v === undefined ? '—' : digits === undefined ? String(v) : v.toFixed(digits));
+  const body = r.rows.map((x) => [x.run, x.arch, ...r.swept.map((s) => cell(x.setting[s])), ...r.metrics.map((m) => cell(x.values[m], HEADS[m][1]))]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}

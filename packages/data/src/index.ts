@@ -24,6 +24,6 @@ export { writeTable, writeTableSync, readTable, makeTable } from './table.js';
 export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
 export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES } from './run-dir.js';
 export { inspectDataset, formatInspection } from './inspect.js';
-export { SWEEP_FILES, FRONTIER_METRICS, isSweepDir, settingLabel, writeFrontier, readFrontier } from './frontier.js';
+export { SWEEP_FILES, FRONTIER_METRICS, isSweepDir, settingLabel, writeFrontier, readFrontier, formatFrontierTable } from './frontier.js';
 export type { Frontier, FrontierRow, FrontierMetric } from './frontier.js';
 export type * from './types.js';

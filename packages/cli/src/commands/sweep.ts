@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '@vsae/data';
+import { formatFrontierTable, UsageError } from '@vsae/data';
 import { ARCHITECTURES, TRAIN_OPTIONS, type OptionDef } from '@vsae/sae/options';
 import type { CommandSpec, OptionSpec, ParsedArgs } from '../args.js';
 import { BACKEND_OPTION, coerce, getters } from '../args.js';
@@ -78,7 +78,7 @@ export const command: CommandSpec = {
     if (out === undefined || out === '') throw new UsageError('needs -o DIR: the sweep directory to write');
     const archs = sweepValues('arch', g.str('arch')!).map(String);
     const flags = givenFlags(args);
-    const { runSweep, planSweep, formatFrontierTable } = await import('../sweep.js');
+    const { runSweep, planSweep } = await import('../sweep.js');
     // Every run is checked before the first one starts.
     const input = flags.input?.[0];
     planSweep({ out, archs, flags: Object.fromEntries(Object.entries(flags).filter(([f]) => f !== 'input')), input: typeof input === 'string' ? input : '' });

@@ -16,10 +16,14 @@ export interface ChildResult {
   stderr: string;
 }
 
-/** Runs `vsae <args>` as a child process; stderr is kept (and shown on failure). */
-export function vsae(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<ChildResult> {
+/**
+ * Runs `vsae <args>` as a child process; stderr is kept (and shown on failure). `ownGroup`: the
+ * child gets its own process group, so a Ctrl-C in the terminal reaches it only once, through
+ * `signal` (a training stopped by a second SIGINT exits without its checkpoint).
+ */
+export function vsae(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal, o: { ownGroup?: boolean } = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGINT' });
+    const child = spawn(process.execPath, [binPath(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGINT', detached: o.ownGroup === true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

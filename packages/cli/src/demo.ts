@@ -77,9 +77,9 @@ export function demoSettings(quick: boolean, seed: number): DemoSettings {
   // represented features); the VSAEs learn their variance (var-flag 1), as a fixed σ² = 1 buries
   // these small activations (norm ≈ 0.8) under noise from 160 unit-norm decoder rows.
   const common = ['--dict-mult', '8', '--batch-size', quick ? '512' : '1024', '--seed', String(seed), '--log-every', '25'];
-  const classic = (quickSteps: number) => [...common, '--lr', '1e-3', '--steps', String(quick ? quickSteps : 1500), '--resample-every', String(quick ? quickSteps / 2 : 750)];
-  // --quick: the SAE gets the steps it needs to find the features, the VSAEs (whose figures
-  // change little after a few hundred steps) fewer.
+  const classic = (steps: number) => [...common, '--lr', '1e-3', '--steps', String(steps), '--resample-every', String(steps / 2)];
+  // The SAE gets the steps it needs to find the features, the VSAEs (whose figures change
+  // little after a few hundred steps: dense codes, dictionaries at chance) fewer.
   // TopK and vSAE-TopK: k = 5, the toy's mean number of active features; their own learning
   // rates and schedules (the architectures' defaults). A TopK step costs more here (the per-row
   // selection), so they train for fewer steps.
@@ -88,10 +88,10 @@ export function demoSettings(quick: boolean, seed: number): DemoSettings {
   return {
     toy,
     train: {
-      sae: [...classic(1000), '--arch', 'sae', '--l1-coeff', '0.3'],
-      'vsae-iso': [...classic(500), '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-mix': [...classic(500), '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-multi': [...classic(500), '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
+      sae: [...classic(quick ? 1000 : 1500), '--arch', 'sae', '--l1-coeff', '0.3'],
+      'vsae-iso': [...classic(quick ? 500 : 1000), '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-mix': [...classic(quick ? 500 : 1000), '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-multi': [...classic(quick ? 500 : 1000), '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
       topk: [...topk, '--arch', 'topk'],
       'vsae-topk': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '1'],
       'vsae-topk-kl0': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '0'],

@@ -268,12 +268,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       if (state === 'new' || state === 'resumable') {
         if (state === 'new') fs.rmSync(dir, { recursive: true, force: true });
         phase.set(r.name, 'training');
-        const res = await vsae(['train', ...r.train, '--input', plan.input, '-o', dir, '--quiet', ...(state === 'resumable' ? ['--resume'] : [])], env, stop.signal);
+        const res = await vsae(['train', ...r.train, '--input', plan.input, '-o', dir, '--quiet', ...(state === 'resumable' ? ['--resume'] : [])], env, stop.signal, { ownGroup: true });
         if (stop.interrupted()) return;
         check(`vsae train (${r.name})`, res);
       }
       phase.set(r.name, 'analysing');
-      const res = await vsae(['analyze', dir, '--input', plan.input, ...analyze, '--quiet'], env, stop.signal);
+      const res = await vsae(['analyze', dir, '--input', plan.input, ...analyze, '--quiet'], env, stop.signal, { ownGroup: true });
       if (stop.interrupted()) return;
       check(`vsae analyze (${r.name})`, res);
       phase.delete(r.name);

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readFrontier, readJson, readMetrics } from '@vsae/data';
+import { spawn } from 'node:child_process';
+import { readFrontier, readJson, readMetrics, runStatus } from '@vsae/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
+import { bin, binRunner, expectOneLineError as expectBinError, type Run } from './bin.js';
 import { sweepValues } from '../src/commands/sweep.js';
 import { planSweep } from '../src/sweep.js';
 
@@ -110,5 +111,47 @@ describe('vsae sweep', () => {
     expectOneLineError(vsae(['sweep', '--arch', 'topk,vsae-topk', '--k', '3', '--l1-coeff', '0.1,0.3', ...base]), 2, /--l1-coeff does not apply to --arch topk,vsae-topk \(it is taken by sae\)/);
     expectOneLineError(vsae(['sweep', '--arch', 'topk,', '--k', '3', ...base]), 2, /--arch has an empty value/);
     expect(fs.existsSync(path.join(tmp, 'nothing'))).toBe(false);
+  });
+
+  it('stops on SIGINT with exit 130 and checkpointed runs, and the same command resumes them', async () => {
+    const args = ['sweep', '--arch', 'topk', '--k', '2,4', ...base.map((a) => (a === '150' ? '2500' : a === 's' ? 'r' : a))];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, VSAE_BACKEND: 'wasm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const logged = (run: string): number => {
+      try {
+        return readMetrics(path.join(tmp, 'r', run, 'metrics.arrows')).rows.length;
+      } catch {
+        return 0;
+      }
+    };
+    const end = Date.now() + 120_000;
+    while (Date.now() < end && (logged('topk-k2') < 2 || logged('topk-k4') < 2)) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    expect(stderr.trimEnd().split('\n').pop()).toBe('vsae sweep: interrupted; the runs in progress saved checkpoints: run the same command again to resume');
+    expect(fs.existsSync(path.join(tmp, 'r', 'frontier.arrow'))).toBe(false);
+    const before: Record<string, unknown[]> = {};
+    for (const run of ['topk-k2', 'topk-k4']) {
+      const st = runStatus(path.join(tmp, 'r', run))!;
+      expect(st.status, run).toBe('interrupted');
+      expect(st.step).toBeLessThan(2500);
+      before[run] = readMetrics(path.join(tmp, 'r', run, 'metrics.arrows')).rows;
+      expect(fs.existsSync(path.join(tmp, 'r', run, 'checkpoints', 'latest')), run).toBe(true);
+    }
+    const r = vsae([...args, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.out) as { done: unknown }).done).toEqual({ 'topk-k2': 'resumed', 'topk-k4': 'resumed' });
+    for (const run of ['topk-k2', 'topk-k4']) {
+      expect(runStatus(path.join(tmp, 'r', run))).toMatchObject({ status: 'complete', step: 2500 });
+      // Resumed, not restarted: the rows logged before the interruption are still the first ones,
+      // and the steps run on from there.
+      const rows = readMetrics(path.join(tmp, 'r', run, 'metrics.arrows')).rows;
+      expect(rows.slice(0, before[run]!.length)).toEqual(before[run]);
+      const steps = rows.map((x) => Number(x.step));
+      expect(steps.every((v, i) => i === 0 || v > steps[i - 1]!)).toBe(true);
+    }
+    expect(readFrontier(path.join(tmp, 'r')).rows.map((x) => x.run)).toEqual(['topk-k2', 'topk-k4']);
   });
 });

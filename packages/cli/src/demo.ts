@@ -89,14 +89,14 @@ export function demoSettings(quick: boolean, seed: number): DemoSettings {
     toy,
     train: {
       sae: [...classic(quick ? 1000 : 1500), '--arch', 'sae', '--l1-coeff', '0.3'],
-      'vsae-iso': [...classic(quick ? 500 : 1000), '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-mix': [...classic(quick ? 500 : 1000), '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-multi': [...classic(quick ? 500 : 1000), '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
+      'vsae-iso': [...classic(quick ? 400 : 1000), '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-mix': [...classic(quick ? 400 : 1000), '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-multi': [...classic(quick ? 400 : 1000), '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
       topk: [...topk, '--arch', 'topk'],
       'vsae-topk': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '1'],
       'vsae-topk-kl0': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '0'],
     },
-    analyze: ['--n-samples', quick ? '10000' : '20000', '--mu-rows', quick ? '300' : '500', '--umap-epochs', quick ? '100' : '200'],
+    analyze: ['--n-samples', quick ? '5000' : '20000', '--mu-rows', quick ? '200' : '500', '--umap-epochs', quick ? '50' : '200'],
     k,
   };
 }

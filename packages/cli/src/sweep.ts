@@ -245,7 +245,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const env = childEnv(jobs, o.backend);
   const status = statusLine(Boolean(o.quiet));
   const stop = abortOnSignals();
-  const steps = Number(flags.steps?.[0] ?? defOf('steps')!.default);
+  const stepsOf = (r: PlannedRun): number => {
+    const i = r.train.indexOf('--steps');
+    return Number(i >= 0 ? r.train[i + 1] : defOf('steps')!.default);
+  };
   const phase = new Map<string, string>();
   const done: SweepResult['done'] = {};
   const analyze = [
@@ -254,7 +257,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     ...(o.model !== undefined ? ['--model', o.model] : []),
   ];
   const ticker = setInterval(() => {
-    const active = [...phase].map(([name, p]) => `${name} ${p === 'training' ? runProgress(path.join(plan.out, name), steps) : p}`);
+    const active = plan.runs.filter((r) => phase.has(r.name)).map((r) => `${r.name} ${phase.get(r.name) === 'training' ? runProgress(path.join(plan.out, r.name), stepsOf(r)) : phase.get(r.name)}`);
     status.set(`sweep: ${Object.keys(done).length}/${plan.runs.length} done${active.length ? ` · ${active.join(' · ')}` : ''}`);
   }, 500);
   try {

@@ -269,3 +269,33 @@ describe('the run list of a sweep directory', () => {
     }
   });
 });
+
+describe('the run view of TopK models', () => {
+  it('charts and shows their AuxK term (vSAE-TopK also its KL), with no L1 penalty', async () => {
+    const dir = tempRunsDir('vsae-tui-app-topk-');
+    try {
+      writeRun(dir, { name: 'a-topk', arch: 'topk', steps: 1000 });
+      writeRun(dir, { name: 'b-vsae-topk', arch: 'vsae-topk', steps: 1000 });
+      const store = new RunsStore(dir);
+      store.refresh();
+      const m = Object.assign(render(<App store={store} onQuit={() => m.quits++} />), { store, quits: 0 });
+      mounted.push(m);
+      resize(m, 160, 40);
+      await waitFor(m, 'a-topk');
+      await press(m, '\r');
+      let f = await waitFor(m, 'AuxK loss');
+      expect(f).toContain(`auxk ${formatValue(metricsRowAt('topk', 1000).auxk)}`);
+      expect(f).not.toContain('L1 penalty');
+      expect(f).not.toMatch(/\bl1 /);
+      expect(f).not.toMatch(/\bkl /);
+      await press(m, '\x1b', 'j', '\r');
+      f = await waitFor(m, 'b-vsae-topk  vsae-topk');
+      await waitFor(m, 'AuxK loss');
+      f = m.lastFrame() ?? '';
+      expect(f).toContain(`kl ${formatValue(metricsRowAt('vsae-topk', 1000).kl)}  auxk ${formatValue(metricsRowAt('vsae-topk', 1000).auxk)}`);
+      expect(f).toContain('KL');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,7 +21,8 @@ const SWEEP_TRAIN_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
       if (d.type === 'boolean') return [name, spec as OptionSpec];
       const list = sweepable || name === 'arch';
       const value = `${d.value ?? (choices ? choices.join('|') : d.type === 'int' ? 'N' : d.type === 'number' ? 'X' : 'VALUE')}${list ? '[,…]' : ''}`;
-      return [name, { ...spec, type: 'string', value, help: `${d.help}${list ? '; a comma list sweeps' : ''}` } as OptionSpec];
+      const help = name === 'input' ? 'activation dataset every run trains on: an .arrow file or a sharded directory' : `${d.help}${list ? '; a comma list sweeps' : ''}`;
+      return [name, { ...spec, type: 'string', value: name === 'input' ? 'PATH' : value, help } as OptionSpec];
     }),
 );
 
@@ -78,10 +79,8 @@ export const command: CommandSpec = {
     if (out === undefined || out === '') throw new UsageError('needs -o DIR: the sweep directory to write');
     const archs = sweepValues('arch', g.str('arch')!).map(String);
     const flags = givenFlags(args);
-    const { runSweep, planSweep } = await import('../sweep.js');
-    // Every run is checked before the first one starts.
-    const input = flags.input?.[0];
-    planSweep({ out, archs, flags: Object.fromEntries(Object.entries(flags).filter(([f]) => f !== 'input')), input: typeof input === 'string' ? input : '' });
+    const { runSweep } = await import('../sweep.js');
+    // runSweep checks every run before the first one starts.
     const r = await runSweep({ out, archs, flags, model: g.str('model'), nSamples: g.num('n-samples'), allAnalyses: g.bool('all-analyses'), jobs: g.num('jobs'), backend: g.str('backend'), quiet: g.bool('quiet') });
     if (r.status === 'interrupted') {
       process.stderr.write(`vsae sweep: interrupted; the runs in progress saved checkpoints: run the same command again to resume\n`);

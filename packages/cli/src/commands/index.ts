@@ -9,7 +9,7 @@ export const COMMANDS: ReadonlyArray<{ name: string; summary: string }> = [
   { name: 'sweep', summary: 'train a grid of settings per architecture and write their frontier (frontier.arrow)' },
   { name: 'report', summary: 'write a self-contained HTML report of one or more runs' },
   { name: 'dash', summary: 'terminal dashboard: browse runs, watch training live, explore features' },
-  { name: 'demo', summary: 'the whole pipeline on a toy model: SAE against the three VSAEs' },
+  { name: 'demo', summary: 'the whole pipeline on a toy model: SAE, the three VSAEs, TopK and vSAE-TopK' },
   { name: 'inspect', summary: 'schema, metadata and column statistics of a dataset' },
   { name: 'info', summary: 'versions, tensor backends installed and in use, how to get a faster one' },
 ];

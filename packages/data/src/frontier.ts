@@ -1,5 +1,5 @@
 /**
- * A sweep directory (CONTRACTS.md §5): run directories side by side, `sweep.json` (what each
+ * A sweep directory (CONTRACTS.md §4): run directories side by side, `sweep.json` (what each
  * run was trained with) and `frontier.arrow`, one row per run with its settings and figures.
  * Written by `vsae sweep`; read by the report and the dashboard.
  */

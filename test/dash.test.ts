@@ -211,4 +211,21 @@ describe.skipIf(!HAS_TMUX)('vsae dash in a real terminal', () => {
     screen = await tmux.waitText('__EXIT 0');
     trainer.kill('SIGINT');
   });
+
+  it('lists a sweep directory\'s runs with its frontier table under them', async () => {
+    if (!realTraining) return;
+    const sw = vsae(['sweep', '--arch', 'topk', '--k', '2,4', '--d-sae', '20', '--steps', '100', '--batch-size', '256', '--log-every', '20', '--input', 'toy.arrow', '-o', 'sweep', '--n-samples', '2000', '--quiet'], work);
+    expect(sw.code, sw.stderr).toBe(0);
+    tmux.kill();
+    tmux.start(`node ${shq(BIN)} dash sweep --interval 300`, work);
+    const screen = await tmux.waitText('frontier (frontier.arrow)');
+    const ls = lines(screen);
+    const at = ls.findIndex((l) => l.startsWith('frontier (frontier.arrow)'));
+    // The runs above, each complete; the frontier's rows below, as vsae sweep printed them.
+    for (const k of [2, 4]) expect(ls.slice(0, at).find((l) => l.includes(`topk-k${k}`))).toMatch(/topk\s+complete\s+100\/100/);
+    const printed = sw.stdout.trimEnd().split('\n');
+    expect(ls.slice(at + 1, at + 1 + printed.length).map((l) => l.trimEnd())).toEqual(printed);
+    tmux.type('q');
+    await tmux.waitText('__EXIT 0');
+  });
 });

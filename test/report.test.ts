@@ -323,3 +323,90 @@ describe('vsae report errors', () => {
     expect(r.stderr).toContain('needs -o FILE');
   });
 });
+
+describe('vsae report of sweeps', () => {
+  let sweepA: string;
+  let sweepB: string;
+  beforeAll(() => {
+    // Real sweeps: the toy, trained and analysed by the bin (TopK runs log auxk, not l1 or kl).
+    const toy = vsae('toy', '--n-features', '30', '--n-hidden', '10', '--rows', '3000', '--toy-steps', '200', '--feature-probability', '0.2', '--seed', '5', '-o', path.join(tmp, 'toy.arrow'), '--quiet');
+    expect(toy.code, toy.stderr).toBe(0);
+    const common = ['--d-sae', '40', '--steps', '150', '--batch-size', '256', '--log-every', '50', '--input', path.join(tmp, 'toy.arrow'), '--n-samples', '2000', '--quiet'];
+    sweepA = path.join(tmp, 'sweepA');
+    sweepB = path.join(tmp, 'sweepB');
+    const a = vsae('sweep', '--arch', 'topk,vsae-topk', '--k', '3,6', ...common, '-o', sweepA);
+    expect(a.code, a.stderr).toBe(0);
+    const b = vsae('sweep', '--arch', 'sae', '--l1-coeff', '0.05,0.5', ...common, '-o', sweepB);
+    expect(b.code, b.stderr).toBe(0);
+  });
+
+  /** The embedded frontier: each point's run name, label and run index. */
+  const points = (page: Page) =>
+    page.evaluate(() => {
+      const data = JSON.parse(document.getElementById('vsae-data')!.textContent!);
+      return (data.sweeps as Array<{ name: string; points: Array<{ run: string; label: string; runIndex: number; values: Record<string, number> }> }>).flatMap((s) => s.points.map((p) => ({ sweep: s.name, ...p })));
+    });
+
+  it('draws the frontier against L0, a line per architecture, points labelled and linked to their runs', async () => {
+    const r = vsae('report', sweepA);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/wrote .*sweepA\/report\.html .*1 sweep/);
+    const file = path.join(sweepA, 'report.html');
+    const w = await open(file);
+    expectClean(w, file);
+    const page = w.page;
+    const m = await marks(page);
+    // Two lines (topk, vsae-topk) and four points in each chart.
+    for (const id of ['frontier-explained_variance', 'frontier-mmcs_represented', 'frontier-frac_alive']) expect(m[id], id).toBe(6);
+    const pts = await points(page);
+    expect(pts.map((p) => [p.run, p.label])).toEqual([['topk-k3', 'k=3'], ['topk-k6', 'k=6'], ['vsae-topk-k3', 'k=3'], ['vsae-topk-k6', 'k=6']]);
+    expect(await page.locator('figure[data-chart="frontier-explained_variance"] .point-label').allTextContents()).toEqual(['k=3', 'k=6', 'k=3', 'k=6']);
+    expect(await page.locator('figure[data-chart="frontier-explained_variance"] .legend').textContent()).toBe('topkvsae-topk');
+    // The x axis is L0 on a log scale: a point's position follows log(L0).
+    const cx = await page.locator('figure[data-chart="frontier-explained_variance"] circle.point').evaluateAll((els) => els.map((e) => Number(e.getAttribute('cx'))));
+    const l0 = pts.map((p) => p.values.l0!);
+    const slope = (cx[1]! - cx[0]!) / (Math.log(l0[1]!) - Math.log(l0[0]!));
+    expect((cx[3]! - cx[2]!) / (Math.log(l0[3]!) - Math.log(l0[2]!))).toBeCloseTo(slope, 6);
+    // The frontier table lists every run; a point opens its run's tab.
+    expect(await page.locator('table.frontier tbody tr').count()).toBe(4);
+    const target = pts[3]!;
+    await page.locator('figure[data-chart="frontier-explained_variance"] circle.point').nth(3).click();
+    await expect.poll(() => page.isVisible(`#run-${target.runIndex}`)).toBe(true);
+    expect(await page.textContent(`#run-${target.runIndex} .run-name`)).toBe('vsae-topk-k6');
+    expect(await page.isVisible('#run-0')).toBe(target.runIndex === 0);
+    // TopK runs draw their AuxK term (no L1); vSAE-TopK its KL and AuxK.
+    const topk = await marks(page, pts[0]!.runIndex);
+    expect(topk.auxk).toBe(1);
+    expect(topk.l1).toBeUndefined();
+    expect(topk.kl).toBeUndefined();
+    const vt = await marks(page, target.runIndex);
+    expect(vt.kl).toBe(1);
+    expect(vt.auxk).toBe(1);
+    expectClean(w, file);
+  });
+
+  it('overlays two sweeps: a line per sweep and architecture, the later sweep dashed', async () => {
+    const file = path.join(tmp, 'cmp.html');
+    const r = vsae('report', sweepA, sweepB, '-o', file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 sweeps/);
+    const w = await open(file);
+    expectClean(w, file);
+    const page = w.page;
+    const m = await marks(page);
+    // Three lines (sweepA: topk, sweepA: vsae-topk, sweepB: sae) and six points.
+    expect(m['frontier-explained_variance']).toBe(9);
+    expect(await page.locator('figure[data-chart="frontier-explained_variance"] .legend .key').allTextContents()).toEqual(['sweepA: topk', 'sweepA: vsae-topk', 'sweepB: sae']);
+    const dashed = await page.locator('figure[data-chart="frontier-explained_variance"] path.line').evaluateAll((els) => els.map((e) => e.getAttribute('stroke-dasharray')));
+    expect(dashed).toEqual([null, null, '5 3']);
+    const pts = await points(page);
+    expect(pts.filter((p) => p.sweep === 'sweepB').map((p) => p.label)).toEqual(['l1_coeff=0.05', 'l1_coeff=0.5']);
+    // The stronger L1 penalty gives the sparser code: the frontier is read from real runs.
+    const [weak, strong] = pts.filter((p) => p.sweep === 'sweepB');
+    expect(strong!.values.l0).toBeLessThan(weak!.values.l0!);
+    expect(await page.locator('table.frontier tbody tr').count()).toBe(6);
+    expect(await page.locator('table.frontier tbody tr').nth(4).locator('td').first().textContent()).toBe('sweepB');
+    // Runs of the same name in both sweeps would be told apart by their sweep; these differ.
+    expect(await page.locator('.tabs .tab').count()).toBe(6);
+  });
+});

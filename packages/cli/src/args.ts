@@ -68,7 +68,8 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', help: 'show this help', short: 'h' },
 };
 
-function coerce(name: string, spec: OptionSpec, raw: string): string | number | boolean {
+/** One raw value of a flag as its type asks (numbers checked against min/max, strings against choices). */
+export function coerce(name: string, spec: OptionSpec, raw: string): string | number | boolean {
   switch (spec.type) {
     case 'boolean': {
       const v = raw.toLowerCase();

@@ -1,18 +1,17 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bestMatches, mmcs, transpose } from '@vsae/analyze';
 import { initBackend, Rng } from '@vsae/compute';
-import { formatDuration, readJson, readMetrics, readSafetensors, REPRESENTED_NORM, RUN_FILES, VsaeError } from '@vsae/data';
+import { formatDuration, readJson, readSafetensors, REPRESENTED_NORM, RUN_FILES } from '@vsae/data';
 import { toyTruthLocation } from '@vsae/toy';
+import { abortOnSignals, check, childEnv, defaultJobs, pool, runProgress, statusLine, vsae } from './_children.js';
 
 /**
  * `vsae demo`: the whole pipeline on a toy model of superposition whose true features are
- * known — vsae toy → vsae train (SAE, VSAE-Iso, VSAE-Mix, VSAE-Multi) → vsae analyze → vsae
- * report — run as the real microtools (child processes of this bin), two at a time on a
- * multi-core machine. Every number it prints is read from the files those tools wrote.
+ * known — vsae toy → vsae train (SAE, VSAE-Iso, VSAE-Mix, VSAE-Multi, and the paper's pair:
+ * TopK and vSAE-TopK at the same k, with vSAE-TopK at KL coefficient 0 as the control) → vsae
+ * analyze → vsae report — run as the real microtools (child processes of this bin), two at a
+ * time on a multi-core machine. Every number it prints is read from the files those tools wrote.
  */
 export interface DemoOptions {
   out: string;
@@ -25,11 +24,15 @@ export interface DemoOptions {
 }
 
 export interface DemoRow {
+  /** The run's name (its directory under runs/). */
+  name: string;
   arch: string;
   run: string;
   l0: number;
   explained_variance: number;
   percent_dead: number;
+  /** Share of latents that fire at least once on the analysed rows. */
+  frac_alive: number;
   mmcs: number;
   mmcs_represented: number;
   train_seconds: number;
@@ -46,18 +49,27 @@ export interface DemoResult {
   settings: DemoSettings;
 }
 
-export const DEMO_ARCHS = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi'] as const;
+/** The demo's runs, in table order. */
+export const DEMO_RUNS = ['sae', 'vsae-iso', 'vsae-mix', 'vsae-multi', 'topk', 'vsae-topk', 'vsae-topk-kl0'] as const;
+export type DemoRun = (typeof DEMO_RUNS)[number];
 
 export interface DemoSettings {
   toy: string[];
-  train: Record<(typeof DEMO_ARCHS)[number], string[]>;
+  train: Record<DemoRun, string[]>;
   analyze: string[];
+  /** The k of TopK and vSAE-TopK. */
+  k: number;
 }
+
+const argOf = (args: readonly string[], flag: string): string | undefined => {
+  const i = args.lastIndexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 
 /**
  * The demo's settings: the toy model of the README (100 features in 20 dimensions, 2 correlated and
  * 1 anti-correlated pair, p = 0.05) and training settings that recover its features on the toy
- * data in a couple of minutes on two cores. `--quick` trains on fewer rows for fewer steps.
+ * data in a few minutes on two cores. `--quick` trains on fewer rows for fewer steps.
  */
 export function demoSettings(quick: boolean, seed: number): DemoSettings {
   const toy = [
@@ -67,84 +79,29 @@ export function demoSettings(quick: boolean, seed: number): DemoSettings {
   // Coefficients from a sweep on this toy (L1 0.2–0.5 gives L0 ≈ 4–8 and MMCS ≈ 0.96 on the
   // represented features); the VSAEs learn their variance (var-flag 1), as a fixed σ² = 1 buries
   // these small activations (norm ≈ 0.8) under noise from 160 unit-norm decoder rows.
-  const common = ['--dict-mult', '8', '--batch-size', quick ? '512' : '1024', '--lr', '1e-3', '--steps', quick ? '1000' : '1500', '--resample-every', quick ? '500' : '750', '--seed', String(seed), '--log-every', '25'];
+  const common = ['--dict-mult', '8', '--batch-size', quick ? '512' : '1024', '--seed', String(seed), '--log-every', '25'];
+  const classic = (steps: number) => [...common, '--lr', '1e-3', '--steps', String(steps), '--resample-every', String(steps / 2)];
+  // The SAE gets the steps it needs to find the features, the VSAEs (whose figures change
+  // little after a few hundred steps: dense codes, dictionaries at chance) fewer.
+  // TopK and vSAE-TopK: k = 5, the toy's mean number of active features; their own learning
+  // rates and schedules (the architectures' defaults). A TopK step costs more here (the per-row
+  // selection), so they train for fewer steps.
+  const k = 5;
+  const topk = [...common, '--steps', quick ? '500' : '1000', '--k', String(k)];
   return {
     toy,
     train: {
-      sae: [...common, '--arch', 'sae', '--l1-coeff', '0.3'],
-      'vsae-iso': [...common, '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-mix': [...common, '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
-      'vsae-multi': [...common, '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
+      sae: [...classic(quick ? 1000 : 1500), '--arch', 'sae', '--l1-coeff', '0.3'],
+      'vsae-iso': [...classic(quick ? 400 : 1000), '--arch', 'vsae-iso', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-mix': [...classic(quick ? 400 : 1000), '--arch', 'vsae-mix', '--kl-coeff', '0.3', '--var-flag', '1'],
+      'vsae-multi': [...classic(quick ? 400 : 1000), '--arch', 'vsae-multi', '--kl-coeff', '0.3', '--var-flag', '1', '--corr-rate', '0.1'],
+      topk: [...topk, '--arch', 'topk'],
+      'vsae-topk': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '1'],
+      'vsae-topk-kl0': [...topk, '--arch', 'vsae-topk', '--kl-coeff', '0'],
     },
-    analyze: ['--n-samples', quick ? '10000' : '20000', '--mu-rows', '500', '--umap-epochs', '200'],
+    analyze: ['--n-samples', quick ? '5000' : '20000', '--mu-rows', quick ? '200' : '500', '--umap-epochs', quick ? '50' : '200'],
+    k,
   };
-}
-
-const binPath = (): string => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'vsae.js');
-
-interface ChildResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `vsae <args>` as a child process; stderr is kept (and shown on failure). */
-function vsae(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], signal });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => (e.name === 'AbortError' ? resolve({ code: 130, stdout: '', stderr: 'interrupted' }) : reject(e)));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
-
-function check(what: string, r: ChildResult): void {
-  if (r.code === 0) return;
-  const last = r.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-  throw new VsaeError(`${what} failed (exit ${r.code}): ${last || 'no message'}`);
-}
-
-/** Runs tasks with at most `jobs` at a time, in order of start. */
-async function pool<T>(items: readonly T[], jobs: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(jobs, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
-}
-
-/** A one-line status on stderr (redrawn on a TTY, a line per change otherwise). */
-function statusLine(quiet: boolean) {
-  const tty = Boolean(process.stderr.isTTY) && !quiet;
-  let last = '';
-  return {
-    set(line: string) {
-      if (quiet || line === last) return;
-      last = line;
-      process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
-    },
-    done(line: string) {
-      if (quiet) return;
-      process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
-      last = '';
-    },
-  };
-}
-
-/** Progress of a training run: its status file, and the last step logged in metrics.arrows. */
-function runProgress(dir: string, steps: number): string {
-  try {
-    const s = readJson(path.join(dir, RUN_FILES.status)) as { status?: string };
-    if (s.status === 'complete') return 'done';
-    const rows = readMetrics(path.join(dir, RUN_FILES.metrics)).rows;
-    const last = rows[rows.length - 1];
-    return `${last ? Number(last.step) : 0}/${steps}`;
-  } catch {
-    return 'waiting';
-  }
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
@@ -154,78 +111,76 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dataset = path.join(out, 'toy.arrow');
   const report = path.join(out, 'report.html');
   const settings = demoSettings(o.quick, o.seed);
-  const jobs = Math.max(1, o.jobs ?? Math.min(2, os.availableParallelism()));
+  const jobs = defaultJobs(o.jobs);
   const status = statusLine(Boolean(o.quiet));
-  const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // Children: one BLAS thread each when they run side by side (two processes already fill two cores).
-  const env: NodeJS.ProcessEnv = { ...process.env, VSAE_QUIET: '1', ...(jobs > 1 && !process.env.OPENBLAS_NUM_THREADS ? { OPENBLAS_NUM_THREADS: '1' } : {}) };
-  if (o.backend) env.VSAE_BACKEND = o.backend;
+  const stop = abortOnSignals();
+  const env = childEnv(jobs, o.backend);
+  const runDir = (name: DemoRun): string => path.join(runsDir, name);
   try {
     fs.mkdirSync(runsDir, { recursive: true });
-    for (const arch of DEMO_ARCHS) fs.rmSync(path.join(runsDir, arch), { recursive: true, force: true });
+    for (const name of DEMO_RUNS) fs.rmSync(runDir(name), { recursive: true, force: true });
     // The demo owns its directory: a rerun replaces its dataset (vsae toy never overwrites one).
     for (const f of [dataset, path.join(out, 'toy.truth.safetensors')]) fs.rmSync(f, { force: true });
 
     status.set('1/4 toy model of superposition: training it and writing activations…');
     let t = performance.now();
-    check('vsae toy', await vsae(['toy', ...settings.toy, '-o', dataset, '--quiet'], env, controller.signal));
+    check('vsae toy', await vsae(['toy', ...settings.toy, '-o', dataset, '--quiet'], env, stop.signal));
     status.done(`1/4 toy dataset          ${path.relative(process.cwd(), dataset)}  (${formatDuration((performance.now() - t) / 1000)})`);
 
     t = performance.now();
     const trainSeconds: Record<string, number> = {};
     const ticker = setInterval(() => {
-      const steps = Number(settings.train.sae[settings.train.sae.indexOf('--steps') + 1]);
-      status.set(`2/4 training ${jobs > 1 ? `(${jobs} at a time) ` : ''}${DEMO_ARCHS.map((a) => `${a} ${runProgress(path.join(runsDir, a), steps)}`).join(' · ')}`);
+      status.set(`2/4 training ${jobs > 1 ? `(${jobs} at a time) ` : ''}${DEMO_RUNS.map((n) => `${n} ${runProgress(runDir(n), Number(argOf(settings.train[n], '--steps')))}`).join(' · ')}`);
     }, 500);
     try {
-      await pool(DEMO_ARCHS, jobs, async (arch) => {
+      // The slowest runs first, so that the two workers finish together.
+      const order: DemoRun[] = ['vsae-mix', 'vsae-iso', 'topk', 'vsae-topk', 'vsae-multi', 'vsae-topk-kl0', 'sae'];
+      await pool(order, jobs, async (name) => {
         const t0 = performance.now();
-        check(`vsae train --arch ${arch}`, await vsae(['train', ...settings.train[arch], '--input', dataset, '-o', path.join(runsDir, arch), '--quiet'], env, controller.signal));
-        trainSeconds[arch] = (performance.now() - t0) / 1000;
+        check(`vsae train (${name})`, await vsae(['train', ...settings.train[name], '--input', dataset, '-o', runDir(name), '--quiet'], env, stop.signal));
+        trainSeconds[name] = (performance.now() - t0) / 1000;
       });
     } finally {
       clearInterval(ticker);
     }
-    status.done(`2/4 trained              ${DEMO_ARCHS.join(', ')}  (${formatDuration((performance.now() - t) / 1000)})`);
+    status.done(`2/4 trained              ${DEMO_RUNS.join(', ')}  (${formatDuration((performance.now() - t) / 1000)})`);
 
     t = performance.now();
     let analysed = 0;
     status.set('3/4 analysing…');
-    await pool(DEMO_ARCHS, jobs, async (arch) => {
-      check(`vsae analyze ${arch}`, await vsae(['analyze', path.join(runsDir, arch), '--input', dataset, ...settings.analyze, '--quiet'], env, controller.signal));
-      status.set(`3/4 analysing… ${++analysed}/${DEMO_ARCHS.length}`);
+    await pool(DEMO_RUNS, jobs, async (name) => {
+      check(`vsae analyze (${name})`, await vsae(['analyze', runDir(name), '--input', dataset, ...settings.analyze, '--quiet'], env, stop.signal));
+      status.set(`3/4 analysing… ${++analysed}/${DEMO_RUNS.length}`);
     });
     status.done(`3/4 analysed             sparsity, reconstruction, similarity, neurons, latent space  (${formatDuration((performance.now() - t) / 1000)})`);
 
     t = performance.now();
     status.set('4/4 writing the report…');
-    check('vsae report', await vsae(['report', ...DEMO_ARCHS.map((a) => path.join(runsDir, a)), '-o', report, '--title', 'vsae demo: SAE vs VSAE-Iso, VSAE-Mix, VSAE-Multi on a toy model'], env, controller.signal));
+    check('vsae report', await vsae(['report', ...DEMO_RUNS.map(runDir), '-o', report, '--title', 'vsae demo: SAE, VSAE-Iso, VSAE-Mix, VSAE-Multi, TopK and vSAE-TopK on a toy model'], env, stop.signal));
     status.done(`4/4 report               ${path.relative(process.cwd(), report)}  (${formatDuration((performance.now() - t) / 1000)})`);
 
-    const rows: DemoRow[] = DEMO_ARCHS.map((arch) => {
-      const s = readJson(path.join(runsDir, arch, RUN_FILES.summary)) as Record<string, number>;
+    const rows: DemoRow[] = DEMO_RUNS.map((name) => {
+      const s = readJson(path.join(runDir(name), RUN_FILES.summary)) as Record<string, number>;
       return {
-        arch,
-        run: path.join(runsDir, arch),
+        name,
+        arch: argOf(settings.train[name], '--arch')!,
+        run: runDir(name),
         l0: s.l0!,
         explained_variance: s.explained_variance!,
         percent_dead: s.percent_dead_neurons!,
+        frac_alive: s.frac_alive ?? 1 - s.percent_dead_neurons! / 100,
         mmcs: s.mmcs!,
         mmcs_represented: s.mmcs_represented!,
-        train_seconds: trainSeconds[arch]!,
+        train_seconds: trainSeconds[name]!,
       };
     });
     const truth = readSafetensors(toyTruthLocation(dataset, undefined, false).truth).getFloat32('W');
     const [nHidden, nFeatures] = truth.shape as [number, number];
-    const dSae = (readJson(path.join(runsDir, 'sae', RUN_FILES.config)) as { d_sae: number }).d_sae;
+    const dSae = (readJson(path.join(runDir('sae'), RUN_FILES.config)) as { d_sae: number }).d_sae;
     const random = await randomDictionaryMmcs(truth.data, nHidden, nFeatures, dSae, o.seed, o.backend);
     return { out, dataset, report, rows, random, seconds: (performance.now() - started) / 1000, settings };
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    stop.release();
   }
 }
 
@@ -253,20 +208,77 @@ export async function randomDictionaryMmcs(
 
 /** The table the demo prints. */
 export function formatDemoTable(r: DemoResult): string {
-  const head = ['arch', 'L0', 'expl. var', 'dead %', 'MMCS', 'MMCS (repr.)', 'train s'];
+  const head = ['run', 'L0', 'expl. var', 'dead %', 'alive', 'MMCS', 'MMCS (repr.)', 'train s'];
   const body = r.rows.map((x) => [
-    x.arch,
+    x.name,
     x.l0.toFixed(2),
     x.explained_variance.toFixed(3),
     x.percent_dead.toFixed(1),
+    x.frac_alive.toFixed(2),
     x.mmcs.toFixed(3),
     x.mmcs_represented.toFixed(3),
     x.train_seconds.toFixed(0),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  const chance = ['random dictionary', '', '', '', r.random.mmcs.toFixed(3), r.random.mmcs_represented.toFixed(3), ''];
+  const chance = ['random dictionary', '', '', '', '', r.random.mmcs.toFixed(3), r.random.mmcs_represented.toFixed(3), ''];
   for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i]!, i === 0 ? 0 : chance[i]!.length);
   w[0] = Math.max(w[0]!, chance[0]!.length);
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line), line(chance)].join('\n');
+}
+
+const f2 = (x: number): string => x.toFixed(2);
+const f3 = (x: number): string => x.toFixed(3);
+const pctOf = (x: number): string => `${Math.round(100 * x)} %`;
+const span = (xs: number[], fmt: (x: number) => string): string => {
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  return fmt(lo) === fmt(hi) ? fmt(lo) : `${fmt(lo)}–${fmt(hi)}`;
+};
+
+/**
+ * What the table shows, in plain words: each sentence is chosen by comparing this run's
+ * figures (so it stays true for whatever a run measured) and quotes them.
+ */
+export function demoConclusions(r: Pick<DemoResult, 'rows' | 'random' | 'settings'>): string[] {
+  const row = (n: DemoRun): DemoRow | undefined => r.rows.find((x) => x.name === n);
+  const lines: string[] = [];
+  const chance = r.random.mmcs_represented;
+  const found = (x: DemoRow): boolean => x.mmcs_represented >= 0.9;
+  const sae = row('sae');
+  if (sae) {
+    lines.push(
+      found(sae)
+        ? `The SAE finds the features: L0 ${f2(sae.l0)}, and a decoder row within a cosine of ${f3(sae.mmcs_represented)} of the represented features on average (random directions: ${f3(chance)}).`
+        : `The SAE does not find the features here: MMCS ${f3(sae.mmcs_represented)} on the represented features (random directions: ${f3(chance)}), L0 ${f2(sae.l0)}.`,
+    );
+  }
+  const classic = (['vsae-iso', 'vsae-mix', 'vsae-multi'] as const).map(row).filter((x): x is DemoRow => x !== undefined);
+  if (classic.length && sae) {
+    const ev = classic.map((x) => x.explained_variance);
+    const recon = Math.min(...ev) >= sae.explained_variance - 0.01 ? 'as well as or better than the SAE' : Math.max(...ev) < sae.explained_variance - 0.01 ? 'worse than the SAE' : 'about as well as the SAE';
+    const nearChance = Math.max(...classic.map((x) => x.mmcs_represented)) < chance + 0.05;
+    lines.push(
+      `The three Gaussian-prior VSAEs reconstruct ${recon} (explained variance ${span(ev, f3)} against ${f3(sae.explained_variance)}), ` +
+        `with codes of L0 ${span(classic.map((x) => x.l0), f2)}, and their dictionaries score ${nearChance ? 'no better than random directions' : 'above random directions'} (MMCS ${span(classic.map((x) => x.mmcs_represented), f3)}).`,
+    );
+  }
+  const topk = row('topk');
+  const vt = row('vsae-topk');
+  const vt0 = row('vsae-topk-kl0');
+  if (topk && vt) {
+    const both = found(topk) && found(vt);
+    lines.push(
+      `At the same k = ${r.settings.k}, TopK and vSAE-TopK ${both ? 'both recover the features' : 'reach'}: MMCS ${f3(topk.mmcs_represented)} and ${f3(vt.mmcs_represented)} on the represented features, L0 ${f2(topk.l0)} and ${f2(vt.l0)}, explained variance ${f3(topk.explained_variance)} and ${f3(vt.explained_variance)}.`,
+    );
+  }
+  if (vt && vt0) {
+    const d = vt.frac_alive - vt0.frac_alive;
+    const effect = d < -0.05 ? 'leaves fewer latents alive' : d > 0.05 ? 'leaves more latents alive' : 'barely changes how many latents stay alive';
+    lines.push(
+      `The KL term ${effect}: vSAE-TopK keeps ${pctOf(vt.frac_alive)} of its latents alive with it and ${pctOf(vt0.frac_alive)} without it (KL coefficient 0, the same learning rate)` +
+        (topk ? `; TopK keeps ${pctOf(topk.frac_alive)}.` : '.'),
+    );
+  }
+  return lines;
 }

@@ -28,6 +28,8 @@ export { MetricsWriter, readMetrics, metricsColumns } from './metrics.js';
 export { readRunConfig, runStatus, writeRunStatus, listRuns, RUN_FILES, REPRESENTED_NORM, ANALYSIS_TABLES, ANALYSIS_LIST, ANALYSIS_NAMES, analysisFile } from './run-dir.js';
 export type { AnalysisTable, AnalysisName } from './run-dir.js';
 export { inspectDataset, formatInspection } from './inspect.js';
+export { SWEEP_FILES, FRONTIER_METRICS, isSweepDir, settingLabel, writeFrontier, readFrontier, formatFrontierTable } from './frontier.js';
+export type { Frontier, FrontierRow, FrontierMetric } from './frontier.js';
 export type * from './types.js';
 export { acquireLock } from './lock.js';
 export type { DirLock, LockOptions } from './lock.js';

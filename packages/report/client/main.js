@@ -77,16 +77,18 @@ function main() {
   const app = /** @type {HTMLElement} */ (document.getElementById('app'));
   app.replaceChildren();
   const runs = DATA.runs;
+  const sweeps = DATA.sweeps ?? [];
   const header = h(
     'header',
     { class: 'top' },
     h('div', { class: 'brand' }, h('span', { class: 'logo' }, 'vsae'), h('h1', null, DATA.title)),
-    h('div', { class: 'meta' }, `${runs.length} run${runs.length === 1 ? '' : 's'} · made ${DATA.created.replace('T', ' ').slice(0, 16)} UTC by ${DATA.generator}`),
+    h('div', { class: 'meta' }, `${sweeps.length ? `${sweeps.length} sweep${sweeps.length === 1 ? '' : 's'}, ` : ''}${runs.length} run${runs.length === 1 ? '' : 's'} · made ${DATA.created.replace('T', ' ').slice(0, 16)} UTC by ${DATA.generator}`),
   );
   const parts = [['overview', 'Overview'], ['training', 'Training'], ['density', 'Density'], ['recon', 'Reconstruction'], ['dictionary', 'Dictionary'], ['latent', 'Latent space'], ['browser', 'Feature browser']];
-  const nav = h('nav', { class: 'sections' }, ...(runs.length > 1 ? [h('a', { href: '#compare' }, 'Comparison')] : []), ...parts.map(([p, label]) => h('a', { href: `#run-0-${p}`, 'data-part': p ?? '' }, label ?? '')));
+  const nav = h('nav', { class: 'sections' }, ...(sweeps.length ? [h('a', { href: '#frontier' }, 'Frontier')] : []), ...(runs.length > 1 ? [h('a', { href: '#compare' }, 'Comparison')] : []), ...parts.map(([p, label]) => h('a', { href: `#run-0-${p}`, 'data-part': p ?? '' }, label ?? '')));
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
   app.append(header, nav);
+  if (sweeps.length) app.append(frontierSection(sweeps));
   if (runs.length > 1) app.append(compareSection(runs));
   if (runs.length > 1) app.append(tabs);
   runs.forEach((run, ri) => {
@@ -111,7 +113,7 @@ function main() {
       }
     }
   });
-  showRun(0);
+  if (runs.length) showRun(0);
   document.body.setAttribute('data-ready', 'true');
 }
 

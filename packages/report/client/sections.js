@@ -99,10 +99,13 @@ const METRIC_CHARTS = /** @type {const} */ ([
   ['recon', 'Reconstruction loss', 'squared error term'],
   ['l1', 'L1 penalty', 'sparsity term (before the coefficient)'],
   ['kl', 'KL divergence', 'sparsity term (before the coefficient)'],
+  ['auxk', 'AuxK loss', 'dead latents\u2019 reconstruction of the residual (TopK models)'],
   ['coeff', 'Sparsity coefficient', 'L1/KL coefficient in force'],
   ['l0', 'L0', 'mean active latents per row'],
   ['dead_frac', 'Dead fraction', 'share of latents not firing over the window'],
   ['explained_variance', 'Explained variance', '1 − SSE / SST of the batch'],
+  ['recon_z', 'Reconstruction loss of the sample', 'VSAEs: the decoded z (the curve above is the mean μ)'],
+  ['explained_variance_z', 'Explained variance of the sample', 'VSAEs: the decoded z'],
   ['lr', 'Learning rate', 'schedule in force'],
 ]);
 
@@ -123,7 +126,7 @@ function trainingSection(run, ri) {
       subtitle: sub,
       series: [{ name: title, color: runColor(ri), x: m.step, y }],
       xLabel: 'step',
-      log: col === 'loss' || col === 'recon' || col === 'l1' || col === 'kl' ? 'auto' : false,
+      log: col === 'loss' || col === 'recon' || col === 'recon_z' || col === 'l1' || col === 'kl' || col === 'auxk' ? 'auto' : false,
       yFormat: col === 'dead_frac' ? (v) => fmtPct(v) : undefined,
     });
   }

@@ -23,7 +23,7 @@ export function contentSecurityPolicy(scripts: string[]): string {
 }
 
 /** Client files, concatenated in this order inside one function scope. */
-const CLIENT_FILES = ['util.js', 'charts.js', 'sections.js', 'browser.js', 'main.js'];
+const CLIENT_FILES = ['util.js', 'charts.js', 'sections.js', 'browser.js', 'frontier.js', 'main.js'];
 
 export interface Assets {
   d3: string;

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError, writeFileAtomic } from '@vsae/data';
+import { readFrontier, settingLabel, UsageError, writeFileAtomic } from '@vsae/data';
 import { buildHtml } from './_html.js';
 import { DEFAULT_LIMITS, loadRun } from './load.js';
-import type { RenderReportOptions, ReportData, ReportLimits, RunReport, WriteReportOptions, WriteReportResult } from './types.js';
+import type { RenderReportOptions, ReportData, ReportLimits, RunReport, SweepReport, WriteReportOptions, WriteReportResult } from './types.js';
 
 function version(): string {
   try {
@@ -23,14 +23,41 @@ function nameRuns(runs: RunReport[]): void {
   }
 }
 
-/** Reads the runs and returns the report data (what the HTML embeds). */
+/**
+ * A sweep's frontier, with each of its runs appended to `runs` (a run directory that is gone
+ * keeps its point, unlinked).
+ */
+function loadSweep(dir: string, runs: RunReport[], limits: ReportLimits): SweepReport {
+  const f = readFrontier(dir);
+  const points = f.rows.map((row) => {
+    const runDir = path.join(dir, row.run);
+    let runIndex: number | null = null;
+    if (fs.existsSync(runDir)) {
+      runs.push(loadRun(runDir, limits));
+      runIndex = runs.length - 1;
+    }
+    return { run: row.run, arch: row.arch, label: settingLabel(row), setting: row.setting, values: row.values as Record<string, number | null>, runIndex };
+  });
+  return { name: path.basename(path.resolve(dir)), path: dir, swept: f.swept, metrics: f.metrics, points };
+}
+
+/** Reads the runs and sweeps and returns the report data (what the HTML embeds). */
 export function buildReportData(opts: RenderReportOptions): ReportData {
-  if (opts.runs.length === 0) throw new UsageError('a report needs at least one run directory');
+  const sweepDirs = opts.sweeps ?? [];
+  if (opts.runs.length === 0 && sweepDirs.length === 0) throw new UsageError('a report needs at least one run or sweep directory');
   const limits: ReportLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const runs = opts.runs.map((dir) => loadRun(dir, limits));
+  const runs: RunReport[] = [];
+  const sweeps = sweepDirs.map((dir) => loadSweep(dir, runs, limits));
+  runs.push(...opts.runs.map((dir) => loadRun(dir, limits)));
   nameRuns(runs);
-  const title = opts.title ?? (runs.length === 1 ? `${runs[0]!.name}` : `${runs.length} runs: ${runs.map((r) => r.name).join(', ')}`);
-  return { format: 'vsae-report', version: 1, title, created: new Date().toISOString(), generator: `vsae report ${version()}`, runs };
+  const title =
+    opts.title ??
+    (sweeps.length > 0
+      ? `${sweeps.length === 1 ? 'sweep' : `${sweeps.length} sweeps:`} ${sweeps.map((s) => s.name).join(', ')}`
+      : runs.length === 1
+        ? `${runs[0]!.name}`
+        : `${runs.length} runs: ${runs.map((r) => r.name).join(', ')}`);
+  return { format: 'vsae-report', version: 1, title, created: new Date().toISOString(), generator: `vsae report ${version()}`, runs, sweeps };
 }
 
 /** The report of `runs` as one self-contained HTML page. */

@@ -34,6 +34,8 @@ export interface ReportLimits {
 export interface RenderReportOptions {
   /** Run directories (CONTRACTS.md §2). */
   runs: string[];
+  /** Sweep directories (CONTRACTS.md §4): their frontier, and each of their runs. */
+  sweeps?: string[];
   /** Page title; default from the run names. */
   title?: string;
   limits?: Partial<ReportLimits>;
@@ -224,6 +226,30 @@ export interface RunReport {
   embedding: EmbeddingKind[] | null;
 }
 
+/** One point of a frontier: a run of a sweep. */
+export interface FrontierPoint {
+  run: string;
+  arch: string;
+  /** Its setting for labels (`k=3`), the arch when nothing was swept. */
+  label: string;
+  setting: Record<string, number | null>;
+  /** Figures (frontier.arrow's columns: l0, explained_variance, frac_alive, mmcs, …). */
+  values: Record<string, number | null>;
+  /** Index into ReportData.runs of its run directory; null when the directory is gone. */
+  runIndex: number | null;
+}
+
+export interface SweepReport {
+  /** The sweep directory's name. */
+  name: string;
+  path: string;
+  /** Setting columns. */
+  swept: string[];
+  /** Figure columns present. */
+  metrics: string[];
+  points: FrontierPoint[];
+}
+
 export interface ReportData {
   format: 'vsae-report';
   version: 1;
@@ -231,4 +257,6 @@ export interface ReportData {
   created: string;
   generator: string;
   runs: RunReport[];
+  /** Sweeps whose frontiers the page draws (empty for a report of runs). */
+  sweeps: SweepReport[];
 }

@@ -119,6 +119,7 @@ export function App({ store, onQuit }: AppProps) {
         getState={getList}
         title={snap.title}
         message={snap.message}
+        frontier={snap.frontier}
         width={width}
         height={height}
         onOpen={(r) => setView({ kind: 'run', dir: r.dir })}

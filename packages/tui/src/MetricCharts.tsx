@@ -17,9 +17,12 @@ const CHARTS: readonly ChartSpec[] = [
   { column: 'recon', title: 'reconstruction', color: 'cyan', loss: true },
   { column: 'l1', title: 'L1 penalty', color: 'magenta', loss: true },
   { column: 'kl', title: 'KL', color: 'magenta', loss: true },
+  { column: 'auxk', title: 'AuxK loss', color: 'magenta', loss: true },
   { column: 'l0', title: 'L0 (active latents per row)', color: 'green', loss: false },
   { column: 'dead_frac', title: 'dead fraction', color: 'red', loss: false, format: formatPercent },
   { column: 'explained_variance', title: 'explained variance', color: 'yellow', loss: false },
+  { column: 'recon_z', title: 'reconstruction of the sample z', color: 'cyan', loss: true },
+  { column: 'explained_variance_z', title: 'explained variance of z', color: 'yellow', loss: false },
 ];
 
 /** Smallest useful chart: title, two plot rows, x axis. */

@@ -12,11 +12,12 @@ export function statusColor(status: string): string | undefined {
 export function RunHeader({ run, width }: { run: RunEntry; width: number }) {
   const last = run.last ?? {};
   const shape = run.dIn !== undefined || run.dSae !== undefined ? `d_in ${formatCount(run.dIn)} → d_sae ${formatCount(run.dSae)}` : '';
-  const penalty = last.kl !== undefined ? ['kl', last.kl] as const : ['l1', last.l1] as const;
+  // The architecture's loss terms, those its metrics log (a TopK model has auxk, no l1 or kl).
+  const terms = ['l1', 'kl', 'auxk'].filter((t) => last[t] !== undefined).map((t) => `${t} ${formatValue(last[t])}`);
   const numbers = [
     `loss ${formatValue(last.loss)}`,
     `recon ${formatValue(last.recon)}`,
-    `${penalty[0]} ${formatValue(penalty[1])}`,
+    ...terms,
     `L0 ${formatValue(last.l0 ?? run.summary?.l0)}`,
     `dead ${formatPercent(last.dead_frac ?? (run.summary?.percent_dead_neurons !== undefined ? run.summary.percent_dead_neurons / 100 : undefined))}`,
     `expl.var ${formatValue(last.explained_variance ?? run.summary?.explained_variance)}`,

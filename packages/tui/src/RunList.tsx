@@ -40,6 +40,8 @@ export interface RunListProps {
   onQuit(): void;
   /** A line about the runs directory itself (missing, unreadable), if any. */
   message?: string | undefined;
+  /** A sweep directory's frontier table (sanitized lines), shown under the list. */
+  frontier?: string[] | undefined;
 }
 
 /** The runs as listed: filtered, sorted, and the index of the selected one (0 if it is not shown). */
@@ -50,7 +52,7 @@ function listed(runs: readonly RunEntry[], s: ListState): { shown: RunEntry[]; c
 }
 
 /** The list of runs: sortable by any column, filterable by text, two runs can be marked to compare. */
-export function RunList({ runs, state, onState, getState, title, width, height, onOpen, onFeatures, onCompare, onQuit, message }: RunListProps) {
+export function RunList({ runs, state, onState, getState, title, width, height, onOpen, onFeatures, onCompare, onQuit, message, frontier }: RunListProps) {
   const { sort, filter, marked } = state;
   const [typing, setTyping, isTyping] = useSyncedState(false);
   const { shown, cursor } = useMemo(() => listed(runs, state), [runs, state]);
@@ -106,7 +108,9 @@ export function RunList({ runs, state, onState, getState, title, width, height, 
     const arrow = c.key === sort.key ? (sort.descending ? '▼' : '▲') : '';
     return fit(c.title + arrow, w, c.align);
   }).join('  ');
-  const bodyRows = Math.max(1, height - 5); // title, header, filter line, footer, spare
+  // A sweep's frontier takes up to half the screen under the list: its title and table lines.
+  const frontierRows = frontier ? Math.min(frontier.length + 1, Math.floor(height / 2)) : 0;
+  const bodyRows = Math.max(1, height - 5 - frontierRows); // title, header, filter line, footer, spare
   const top = Math.max(0, Math.min(cursor - Math.floor(bodyRows / 2), shown.length - bodyRows));
   const visible = shown.slice(top, top + bodyRows);
 
@@ -144,6 +148,16 @@ export function RunList({ runs, state, onState, getState, title, width, height, 
           );
         })}
       </Box>
+      {frontier ? (
+        <Box flexDirection="column" height={frontierRows}>
+          <Text bold wrap="truncate-end">{`frontier (frontier.arrow)${frontier.length + 1 > frontierRows ? `: first ${frontierRows - 1} lines, enlarge the window for the rest` : ''}`}</Text>
+          {frontier.slice(0, frontierRows - 1).map((line, i) => (
+            <Text key={i} wrap="truncate-end" dimColor={i === 1}>
+              {line}
+            </Text>
+          ))}
+        </Box>
+      ) : null}
       <Text wrap="truncate-end">
         {typing || filter ? <Text color="cyan">{`filter: ${sanitizeText(filter)}${typing ? '▏' : ''}`}</Text> : <Text dimColor>{current?.problems.length ? `${current.name}: ${current.problems.join('; ')}` : ' '}</Text>}
       </Text>

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import { InputError } from '@vsae/data';
+import { InputError, SWEEP_FILES } from '@vsae/data';
 import { formatRunTable } from './run-table.js';
-import { RunsStore } from './runs-store.js';
+import { RunsStore, type StoreSnapshot } from './runs-store.js';
 
 export interface DashboardOptions {
   /** Directory holding run directories (default `runs`). */
@@ -28,12 +28,22 @@ function checkRunsDir(dir: string): void {
  * read once. What `vsae dash` prints when stdout is not a terminal.
  */
 export function runTable(runsDir: string): string {
+  return formatTable(readOnce(runsDir));
+}
+
+function readOnce(runsDir: string): StoreSnapshot {
   checkRunsDir(runsDir);
   const store = new RunsStore(runsDir);
   store.refresh();
   const snap = store.snapshot();
   if (snap.message) throw new InputError(runsDir, `cannot list runs: ${snap.message}`);
-  return formatRunTable(snap.runs);
+  return snap;
+}
+
+/** The run list, then a sweep's frontier table. */
+function formatTable(snap: StoreSnapshot): string {
+  const frontier = snap.frontier ? `\nfrontier (${SWEEP_FILES.frontier}):\n${snap.frontier.join('\n')}\n` : '';
+  return formatRunTable(snap.runs) + frontier;
 }
 
 /**
@@ -47,9 +57,9 @@ export async function runDashboard(opts: DashboardOptions = {}): Promise<number>
   const stderr = opts.stderr ?? process.stderr;
   checkRunsDir(runsDir);
   if (!stdout.isTTY || !stdin.isTTY) {
-    const table = runTable(runsDir);
-    stdout.write(table);
-    if (table.split('\n').length <= 2) stderr.write(`vsae dash: no runs in ${runsDir} yet (a run is a directory with cfg.json)\n`);
+    const snap = readOnce(runsDir);
+    stdout.write(formatTable(snap));
+    if (snap.runs.length === 0) stderr.write(`vsae dash: no runs in ${runsDir} yet (a run is a directory with cfg.json)\n`);
     if (stdout.isTTY && !stdin.isTTY) stderr.write('vsae dash: stdin is not a terminal, so the run list was printed once; run vsae dash from a terminal for the dashboard\n');
     return 0;
   }

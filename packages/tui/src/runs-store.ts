@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listRuns, readJson, RUN_FILES } from '@vsae/data';
+import { formatFrontierTable, listRuns, readFrontier, readJson, RUN_FILES, SWEEP_FILES } from '@vsae/data';
 import type { RunInfo as DataRunInfo } from '@vsae/data';
 import { FEATURES_FILE, loadFeatures, loadTopExamples, TOP_EXAMPLES_FILE } from './analysis.js';
 import { emptySeries, MetricsFollower } from './metrics-follower.js';
@@ -19,6 +19,11 @@ export interface StoreSnapshot {
   runs: RunEntry[];
   /** A problem with the runs directory itself, if any (sanitized). */
   message: string | undefined;
+  /**
+   * A sweep directory's frontier table (frontier.arrow) as text lines, sanitized; or the one
+   * line saying why it cannot be read. Undefined for a directory that is not a sweep.
+   */
+  frontier?: string[] | undefined;
 }
 
 export interface AnalysisState {
@@ -123,6 +128,7 @@ export class RunsStore {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private analyses = new Map<string, { state: AnalysisState; stamp: string }>();
+  private frontier: { stamp: string; lines: string[] | undefined } = { stamp: '', lines: undefined };
   readonly intervalMs: number;
 
   constructor(readonly root: string, opts: RunsStoreOptions = {}) {
@@ -164,7 +170,7 @@ export class RunsStore {
     }
     for (const dir of this.trackers.keys()) if (!seen.has(dir)) this.trackers.delete(dir);
     const analysisChanged = this.pollAnalyses();
-    const next: StoreSnapshot = { title: this.snap.title, runs, message };
+    const next: StoreSnapshot = { title: this.snap.title, runs, message, frontier: this.pollFrontier() };
     if (analysisChanged || JSON.stringify(next) !== JSON.stringify(this.snap)) {
       this.snap = next;
       this.emit();
@@ -230,6 +236,23 @@ export class RunsStore {
     }
     state.problem = problems.length > 0 ? sanitizeText(problems.join('; ')) : undefined;
     this.analyses.set(dir, { state, stamp: s });
+  }
+
+  /** The frontier table of a sweep directory, re-read when frontier.arrow changes (a sweep writes it at its end). */
+  private pollFrontier(): string[] | undefined {
+    const s = stamp(path.join(this.root, SWEEP_FILES.frontier));
+    if (s !== this.frontier.stamp) {
+      let lines: string[] | undefined;
+      if (s !== '') {
+        try {
+          lines = formatFrontierTable(readFrontier(this.root)).split('\n').map(sanitizeText);
+        } catch (e) {
+          lines = [sanitizeText((e as Error).message)];
+        }
+      }
+      this.frontier = { stamp: s, lines };
+    }
+    return this.frontier.lines;
   }
 
   /** Reloads the analysis tables of opened runs whose files changed (e.g. vsae analyze finished). */

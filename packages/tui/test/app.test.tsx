@@ -4,7 +4,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { App } from '../src/App.js';
 import { formatPercent, formatValue } from '../src/format.js';
 import { RunsStore } from '../src/runs-store.js';
-import { histOf, metricsRowAt, tempRunsDir, writeFixtureRuns } from './fixtures.js';
+import { formatFrontierTable, readFrontier, writeFrontier } from '@vsae/data';
+import { histOf, metricsRowAt, tempRunsDir, writeFixtureRuns, writeRun } from './fixtures.js';
 
 const root = tempRunsDir('vsae-tui-app-');
 const fixture = writeFixtureRuns(root);
@@ -238,5 +239,63 @@ describe('layout', () => {
     resize(m, 160, 41);
     const wide = await sized(m, 41);
     expect(wide.split('\n').some((l) => l.includes('loss') && l.includes('reconstruction'))).toBe(true);
+  });
+});
+
+describe('the run list of a sweep directory', () => {
+  it('shows the frontier table under the runs, and a note when it does not fit', async () => {
+    const sweep = tempRunsDir('vsae-tui-app-sweep-');
+    try {
+      for (const k of [2, 4, 8]) writeRun(sweep, { name: `topk-k${k}`, arch: 'sae' });
+      await writeFrontier(sweep, ['k'], ['l0', 'frac_alive'], [2, 4, 8].map((k) => ({ run: `topk-k${k}`, arch: 'topk', setting: { k }, values: { l0: k - 0.1, frac_alive: 1 - k / 20 } })));
+      const store = new RunsStore(sweep);
+      store.refresh();
+      const m = Object.assign(render(<App store={store} onQuit={() => m.quits++} />), { store, quits: 0 });
+      mounted.push(m);
+      resize(m, 120, 30);
+      const frame = await waitFor(m, 'frontier (frontier.arrow)');
+      const lines = frame.split('\n');
+      const at = lines.findIndex((l) => l.startsWith('frontier (frontier.arrow)'));
+      expect(lines.slice(at + 1, at + 6).map((l) => l.trimEnd())).toEqual(formatFrontierTable(readFrontier(sweep)).split('\n'));
+      expect(lines[at + 3]).toMatch(/^topk-k2\s+topk\s+2\s+1\.90\s+0\.90$/);
+      // The three runs are listed above it.
+      for (const k of [2, 4, 8]) expect(lines.slice(0, at).some((l) => l.includes(`topk-k${k}`))).toBe(true);
+      // A short terminal: the list keeps rows, the frontier shows what fits and says so.
+      resize(m, 120, 10);
+      const small = await waitFor(m, 'first 3 lines, enlarge the window for the rest');
+      expect(small.split('\n')).toHaveLength(9);
+    } finally {
+      fs.rmSync(sweep, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the run view of TopK models', () => {
+  it('charts and shows their AuxK term (vSAE-TopK also its KL), with no L1 penalty', async () => {
+    const dir = tempRunsDir('vsae-tui-app-topk-');
+    try {
+      writeRun(dir, { name: 'a-topk', arch: 'topk', steps: 1000 });
+      writeRun(dir, { name: 'b-vsae-topk', arch: 'vsae-topk', steps: 1000 });
+      const store = new RunsStore(dir);
+      store.refresh();
+      const m = Object.assign(render(<App store={store} onQuit={() => m.quits++} />), { store, quits: 0 });
+      mounted.push(m);
+      resize(m, 160, 40);
+      await waitFor(m, 'a-topk');
+      await press(m, '\r');
+      let f = await waitFor(m, 'AuxK loss');
+      expect(f).toContain(`auxk ${formatValue(metricsRowAt('topk', 1000).auxk)}`);
+      expect(f).not.toContain('L1 penalty');
+      expect(f).not.toMatch(/\bl1 /);
+      expect(f).not.toMatch(/\bkl /);
+      await press(m, '\x1b', 'j', '\r');
+      f = await waitFor(m, 'b-vsae-topk  vsae-topk');
+      await waitFor(m, 'AuxK loss');
+      f = m.lastFrame() ?? '';
+      expect(f).toContain(`kl ${formatValue(metricsRowAt('vsae-topk', 1000).kl)}  auxk ${formatValue(metricsRowAt('vsae-topk', 1000).auxk)}`);
+      expect(f).toContain('KL');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

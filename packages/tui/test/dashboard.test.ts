@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDashboard, runTable } from '../src/dashboard.js';
-import { tempRunsDir, writeFixtureRuns } from './fixtures.js';
+import { formatFrontierTable, readFrontier, writeFrontier, type FrontierRow } from '@vsae/data';
+import { tempRunsDir, writeFixtureRuns, writeRun } from './fixtures.js';
 
 const root = tempRunsDir('vsae-tui-dash-');
 const fixture = writeFixtureRuns(root);
@@ -59,5 +60,40 @@ describe('runDashboard without a terminal', () => {
     await expect(runDashboard({ runsDir: path.join(root, 'nope'), stdout: sink() })).rejects.toThrow(/nope: no such directory; pass the directory that holds your runs/);
     const file = path.join(root, 'toy-sae', 'cfg.json');
     await expect(runDashboard({ runsDir: file, stdout: sink() })).rejects.toThrow(/cfg\.json: is not a directory/);
+  });
+});
+
+describe('a sweep directory', () => {
+  const sweep = tempRunsDir('vsae-tui-sweep-');
+  afterAll(() => fs.rmSync(sweep, { recursive: true, force: true }));
+
+  it('lists its runs, then its frontier table, sanitized', async () => {
+    writeRun(sweep, { name: 'topk-k3', arch: 'sae' });
+    writeRun(sweep, { name: 'topk-k6', arch: 'sae' });
+    const rows: FrontierRow[] = [
+      { run: 'topk-k3', arch: 'topk', setting: { k: 3 }, values: { l0: 2.88, frac_alive: 0.9875 } },
+      { run: 'topk-k6', arch: 'topk', setting: { k: 6 }, values: { l0: 5.84, frac_alive: 1 } },
+      { run: 'gone\x1b[2J', arch: 'topk', setting: { k: 9 }, values: { l0: null, frac_alive: null } },
+    ];
+    await writeFrontier(sweep, ['k'], ['l0', 'frac_alive'], rows);
+    const stdout = sink();
+    const stderr = sink();
+    expect(await runDashboard({ runsDir: sweep, stdout, stderr, stdin: process.stdin })).toBe(0);
+    const lines = stdout.text().trimEnd().split('\n');
+    expect(lines.slice(0, 3).map((l) => l.split(/\s+/)[0])).toEqual(['run', 'topk-k3', 'topk-k6']);
+    expect(lines[3]).toBe('');
+    expect(lines[4]).toBe('frontier (frontier.arrow):');
+    expect(lines.slice(5)).toEqual(formatFrontierTable(readFrontier(sweep)).replace('\x1b', '␛').split('\n'));
+    expect(lines[9]).toMatch(/^gone␛\[2J\s+topk\s+9\s+—\s+—$/);
+    expect(stdout.text()).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(stderr.text()).toBe('');
+  });
+
+  it('says which file cannot be read instead of a table', async () => {
+    const bad = tempRunsDir('vsae-tui-badsweep-');
+    fs.writeFileSync(path.join(bad, 'frontier.arrow'), 'not arrow');
+    const text = runTable(bad);
+    expect(text).toMatch(new RegExp(`frontier \\(frontier\\.arrow\\):\\n${path.join(bad, 'frontier.arrow').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*\\n$`));
+    fs.rmSync(bad, { recursive: true, force: true });
   });
 });

@@ -33,7 +33,9 @@ export function metricsRowAt(arch: string, step: number): MetricsRow {
     elapsed_s: step / 100,
     skipped_rows: 0,
   };
-  row[arch === 'sae' ? 'l1' : 'kl'] = loss * 0.3 / 0.5;
+  // The architecture's loss terms: L1 (SAE), KL (VSAEs), AuxK (TopK models; vSAE-TopK also KL).
+  const terms = arch === 'sae' ? ['l1'] : arch === 'topk' ? ['auxk'] : arch === 'vsae-topk' ? ['kl', 'auxk'] : ['kl'];
+  for (const t of terms) row[t] = t === 'auxk' ? loss * 0.1 : (loss * 0.3) / 0.5;
   return row;
 }
 
@@ -49,7 +51,7 @@ export interface FixtureRun {
 
 export interface RunOptions {
   name: string;
-  arch?: 'sae' | 'vsae-iso' | 'vsae-mix' | 'vsae-multi';
+  arch?: 'sae' | 'vsae-iso' | 'vsae-mix' | 'vsae-multi' | 'topk' | 'vsae-topk';
   dIn?: number;
   dSae?: number;
   /** Planned steps and steps already logged. */
@@ -89,7 +91,11 @@ export function writeRun(root: string, o: RunOptions): FixtureRun & { writer: Me
     metadata: {},
     vsae: { arch, steps, seed: 42, dataset: 'toy.arrow', version: '0.1.0' },
   });
-  const writer = new MetricsWriter(path.join(dir, 'metrics.arrows'), { arch, metadata: { 'vsae:arch': arch, 'vsae:d_in': String(dIn), 'vsae:d_sae': String(dSae) } });
+  // Columns in the trainer's order: step, lr, loss, recon, the terms, coeff, l0, dead_frac, …
+  const sample = metricsRowAt(arch, 0);
+  const terms = Object.keys(sample).filter((k) => ['l1', 'kl', 'auxk'].includes(k));
+  const columns = ['step', 'lr', 'loss', 'recon', ...terms, 'coeff', 'l0', 'dead_frac', 'explained_variance', 'elapsed_s', 'skipped_rows'].map((name) => ({ name, type: name === 'step' || name === 'skipped_rows' ? ('int32' as const) : ('float64' as const) }));
+  const writer = new MetricsWriter(path.join(dir, 'metrics.arrows'), { columns, arch, metadata: { 'vsae:arch': arch, 'vsae:d_in': String(dIn), 'vsae:d_sae': String(dSae) } });
   for (let s = logEvery; s <= done; s += logEvery) writer.append(metricsRowAt(arch, s));
   if (!o.keepOpen) writer.close();
   writeRunStatus(dir, { status: o.status ?? (done >= steps ? 'complete' : 'running'), step: done, steps });

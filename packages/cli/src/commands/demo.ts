@@ -5,10 +5,10 @@ import { BACKEND_OPTION, getters } from '../args.js';
 
 export const command: CommandSpec = {
   name: 'demo',
-  summary: 'the whole pipeline on a toy model: SAE against the three VSAEs, one comparison report',
+  summary: 'the whole pipeline on a toy model: SAE, the three VSAEs, TopK and vSAE-TopK (with its KL-free control), one comparison report',
   usage: 'vsae demo [--out DIR] [--quick] [--json]',
   options: {
-    out: { type: 'string', short: 'o', help: 'directory for the dataset, the four runs and the report', default: 'demo-out', value: 'DIR' },
+    out: { type: 'string', short: 'o', help: 'directory for the dataset, the seven runs and the report', default: 'demo-out', value: 'DIR' },
     quick: { type: 'boolean', help: 'fewer rows and steps (under a minute on two cores)' },
     seed: { type: 'int', help: 'random seed of the toy model and the training runs', default: 42 },
     jobs: { type: 'int', help: 'processes at a time (default 2 on a machine with two or more cores)', min: 1, value: 'N' },
@@ -19,7 +19,7 @@ export const command: CommandSpec = {
   examples: ['vsae demo', 'vsae demo --quick --out /tmp/demo', 'vsae demo --json | jq .rows'],
   async run(args) {
     const g = getters(args);
-    const { runDemo, formatDemoTable } = await import('../demo.js');
+    const { runDemo, formatDemoTable, demoConclusions } = await import('../demo.js');
     const r = await runDemo({ out: g.str('out')!, quick: g.bool('quick'), seed: g.num('seed')!, jobs: g.num('jobs'), backend: g.str('backend'), quiet: g.bool('quiet') });
     if (g.bool('json')) {
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
@@ -33,10 +33,13 @@ export const command: CommandSpec = {
         '',
         formatDemoTable(r),
         '',
-        'L0: active latents per row (the toy rows hold about 5 features). Explained variance: 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖².',
+        'L0: active latents per row (the toy rows hold about 5 features). Explained variance: 1 − Σ‖x − x̂‖² / Σ‖x − x̄‖². Alive: share of latents that fire.',
         'MMCS: mean over the true feature directions of the best cosine with a decoder row (1 = every feature recovered);',
         `"repr." counts only the features the toy model represents (‖W_i‖ ≥ ${REPRESENTED_NORM}). VSAEs are measured on μ.`,
         '"random dictionary" is the MMCS of as many random unit directions: what a dictionary that learned nothing scores.',
+        `vsae-topk-kl0 is vSAE-TopK with --kl-coeff 0: the control that shows what the KL term does.`,
+        '',
+        ...demoConclusions(r),
         '',
         `Report: ${rel(r.report)}   Runs: ${rel(path.join(r.out, 'runs'))}   (${r.seconds.toFixed(0)} s in all)`,
         `Next: vsae dash ${rel(path.join(r.out, 'runs'))}   ·   open ${rel(r.report)} in a browser`,

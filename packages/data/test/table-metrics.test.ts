@@ -245,7 +245,7 @@ describe('run directories', () => {
 describe('the analysis tables list', () => {
   it('gives every table of CONTRACTS.md §3 to exactly one analysis, and names no other', () => {
     const contracts = fs.readFileSync(new URL('../CONTRACTS.md', import.meta.url), 'utf8');
-    const s3 = contracts.slice(contracts.indexOf('## 3.'));
+    const s3 = contracts.slice(contracts.indexOf('## 3.'), contracts.indexOf('## 4.'));
     const documented = [...s3.matchAll(/^\| `([a-z_]+\.arrow)` \|/gm)].map((m) => m[1]);
     expect(Object.values(ANALYSIS_TABLES).sort()).toEqual([...documented].sort());
     const owned = ANALYSIS_LIST.flatMap((a) => a.tables);

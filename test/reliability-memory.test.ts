@@ -103,8 +103,9 @@ describe('--max-memory holds through the bins', () => {
     const text = Array.from({ length: repeat }, () => corpus).join('\n\n');
     // The small run: the first third of the tokens (32768 of ~97k per copy), itself 16 MiB of
     // activations per copy; extraction's own heaps settle by ~400k tokens (see the top).
-    measure('vsae extract', 16, () => fs.statSync(path.join(tmp, 'ex-big.arrow')).size, (input, gcMs) =>
-      peakRss(['extract', '--model', TINY_GPT2, '--hook', 'blocks.0.mlp.hook_post', '--text', '-', '--context', '32', '--max-tokens', input === 'small' ? String(32768 * repeat) : '100000000', '--max-memory', '16M', '-o', `ex-${input}.arrow`, '-q'], { cwd: tmp, gcMs, input: text }),
-    );
+    measure('vsae extract', 16, () => fs.statSync(path.join(tmp, 'ex-big.arrow')).size, (input, gcMs) => {
+      fs.rmSync(path.join(tmp, `ex-${input}.arrow`), { force: true }); // extract never overwrites an output
+      return peakRss(['extract', '--model', TINY_GPT2, '--hook', 'blocks.0.mlp.hook_post', '--text', '-', '--context', '32', '--max-tokens', input === 'small' ? String(32768 * repeat) : '100000000', '--max-memory', '16M', '-o', `ex-${input}.arrow`, '-q'], { cwd: tmp, gcMs, input: text });
+    });
   }, 600_000);
 });

@@ -184,6 +184,7 @@ describe('damaged inputs', () => {
     const model = path.join(ROOT, 'packages', 'transformer', 'test', 'fixtures', 'gpt2-tiny');
     const args = (input: string) => ['extract', '--model', model, '--hook', 'hook_embed', '--dataset', input, '--context', '4', '-o', 'liar-acts.arrow', '-q'];
     expect(vsae(args('corpus.arrow'), { cwd: tmp, timeout: 120_000 }).code).toBe(0);
+    fs.rmSync(path.join(tmp, 'liar-acts.arrow')); // extract never overwrites an output
     expectOneLineError(vsae(args('liar-corpus.arrow'), { cwd: tmp, timeout: 120_000 }), 'extract', /liar-corpus\.arrow: .*(impossible|damaged)/);
     expectOneLineError(vsae(args('-'), { cwd: tmp, input: bytes, timeout: 120_000 }), 'extract', /stdin: .*(impossible|damaged|rows)/);
   });

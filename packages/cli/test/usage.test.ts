@@ -38,7 +38,7 @@ describe('typos get a suggestion', () => {
   it('vsae trian, --l1_coef, --stpes: exit 2 and "did you mean"', () => {
     const r = vsae(['trian', '--input', 'd.arrow']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^vsae: unknown command "trian"; did you mean "vsae train"\? \(commands: toy, extract, train,/);
+    expect(r.stderr).toMatch(/^vsae: unknown command "trian"; did you mean "vsae train"\? \(commands: [a-z, ]*\btrain\b[a-z, ]*\)$/m);
     expectOneLineError(vsae(['train', '--input', 'd.arrow', '-o', 'runs/x', '--l1_coef', '1']), 2, 'train', /unknown option --l1_coef for "vsae train"; did you mean --l1-coeff\? \(see vsae train --help\)$/);
     expectOneLineError(vsae(['train', '--input', 'd.arrow', '-o', 'runs/x', '--stpes', '1']), 2, 'train', /did you mean --steps\?/);
     expectOneLineError(vsae(['train', '--input', 'd.arrow', '-o', 'runs/x', '--vsae_iso_x']), 2, 'train', /did you mean --vsae-iso\?/);

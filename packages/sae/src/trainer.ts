@@ -230,6 +230,7 @@ class StopRequests {
 export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   const resolved = resolveOptions(input);
   // One writer per run directory: a second training (or a --resume of a run still training) is refused.
+  const existed = fs.existsSync(resolved.o.out);
   const lock = acquireLock(resolved.o.out, resolved.o.resume ? 'vsae train --resume' : 'vsae train');
   // Signals are handled from here on, so a Ctrl-C while the data loads still ends in a clean stop, not a kill.
   const stops = new StopRequests(resolved.o);
@@ -246,6 +247,8 @@ export async function train(input: TrainOptionsInput): Promise<TrainResult> {
   } finally {
     stops.dispose();
     lock.release();
+    // A run that failed before writing anything leaves no directory behind (the lock made it).
+    if (!existed && fs.readdirSync(resolved.o.out).length === 0) fs.rmdirSync(resolved.o.out);
   }
 }
 

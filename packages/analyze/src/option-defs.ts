@@ -44,7 +44,7 @@ export const ANALYZE_OPTIONS = {
   compare: { type: 'string', key: 'compare', help: 'another run: MMCS between the two dictionaries, both ways (part of --dictionary-similarity)', value: 'RUN2' },
   model: { type: 'string', key: 'model', help: 'model directory (GPT-2 or GELU-1L) for the CE loss and KL scores, logit effects and token text', value: 'DIR' },
   out: { type: 'string', key: 'out', short: 'o', help: 'where the tables go', value: 'DIR', default: 'RUN/analysis' },
-  'max-memory': { type: 'number', key: 'maxMemoryMb', help: 'memory budget in MiB for the data the analysis holds (batches, blocks, per-row tables)', default: 1024, min: 8, value: 'MB' },
+  'max-memory': { type: 'string', key: 'maxMemoryMb', help: 'memory budget for the data the analysis holds (batches, blocks, per-row tables), e.g. 512M or 2G; a bare number is MiB (at least 8)', default: '1024', value: 'SIZE' },
   'top-k': { type: 'int', key: 'topK', help: 'top-activating examples per latent', default: 10, min: 1, max: 1000 },
   'context-window': { type: 'int', key: 'contextWindow', help: 'tokens of context either side of an example (LM data)', default: 8, min: 0, max: 128 },
   'umap-latents': { type: 'int', key: 'umapLatents', help: 'latents (at most, a random sample) in the UMAP embedding', default: 4096, min: 0 },

@@ -10,7 +10,7 @@ import { ANALYSES, type AnalysisName, type AnalyzeOptions } from './types.js';
 export const ANALYZE_DEFAULTS = {
   // The user-facing defaults, from the flags' definitions (option-defs.ts).
   nSamples: ANALYZE_OPTIONS['n-samples'].default,
-  maxMemoryMb: ANALYZE_OPTIONS['max-memory'].default,
+  maxMemoryMb: Number(ANALYZE_OPTIONS['max-memory'].default), // MiB
   topK: ANALYZE_OPTIONS['top-k'].default,
   contextWindow: ANALYZE_OPTIONS['context-window'].default,
   umapLatents: ANALYZE_OPTIONS['umap-latents'].default,

@@ -1,3 +1,4 @@
+import { BACKEND_NAMES } from '@vsae/compute/backends';
 import { UsageError } from '@vsae/data';
 
 /**
@@ -57,12 +58,8 @@ export interface ParsedArgs {
 
 const kebab = (s: string): string => s.replace(/_/g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
-/**
- * `--backend NAME`, as every command that runs the tensor engine takes it. The names are
- * @vsae/compute's BACKEND_NAMES, repeated here because importing that package loads the engine
- * (the bins that do not need it start without it).
- */
-export const BACKEND_OPTION: OptionSpec = { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'], value: 'NAME' };
+/** `--backend NAME`, as every command that runs the tensor engine takes it (names from @vsae/compute, no engine loaded). */
+export const BACKEND_OPTION: OptionSpec = { type: 'string', help: 'tensor backend (or VSAE_BACKEND)', choices: BACKEND_NAMES, value: 'NAME' };
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', help: 'show this help', short: 'h' },

@@ -125,6 +125,8 @@ describe('vsae analyze', () => {
     expectOneLineError(vsae(['analyze', 'runs/sae']), 2, /needs --input PATH/);
     expectOneLineError(vsae(['analyze', '--input', 'toy.arrow']), 2, /needs RUN/);
     expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--max-memory', '2']), 2, /--max-memory must be at least 8/);
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--max-memory', '4M']), 2, /--max-memory must be at least 8/);
+    expectOneLineError(vsae(['analyze', 'runs/sae', '--input', 'toy.arrow', '--max-memory', 'lots']), 2, /--max-memory takes a size such as 512M, 2G/);
   });
 
   it('--help lists the five analysis flags', () => {

@@ -5,8 +5,9 @@ import { blasInfo, installBlasMatMul } from '@vsae/blas';
 import { UsageError, VsaeError } from '@vsae/data';
 import { onlySoftwareVulkan, probeWebgpu, releaseWebgpu, webgpuAdapter, WEBGPU_HINT, type AdapterInfo } from './webgpu.js';
 
-export type BackendName = 'auto' | 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+import { BACKEND_NAMES, type BackendName } from './backend-names.js';
+
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendInfo {
   /** Our name for it. */

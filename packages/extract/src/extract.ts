@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activeBackend, initBackend, readTensor } from '@vsae/compute';
+import { EXTRACT_DEFAULTS, validateExtractOptions } from './options.js';
 import { InputError, Progress, UsageError, VsaeError, acquireLock, createDatasetWriter, formatDuration } from '@vsae/data';
 import type { DatasetWriter, DirLock } from '@vsae/data';
 import { checkHooks, findWeights, getActName, hookWidth, loadModel, readModelConfig } from '@vsae/transformer';
@@ -231,23 +232,9 @@ function formatBytes(n: number): string {
 
 export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
   // --- options that need no model
-  if ((o.text === undefined) === (o.dataset === undefined)) throw new UsageError('give the corpus as --text FILE (plain text or JSONL) or as --dataset FILE.arrow (one of them)');
-  const context = o.context ?? 128;
-  const batchSize = o.batchSize ?? 8;
-  for (const [k, v] of [['context', context], ['batch-size', batchSize], ['max-tokens', o.maxTokens], ['shard-rows', o.shardRows]] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new UsageError(`--${k} must be a positive whole number, got ${v}`);
-  }
-  if (o.maxMemory !== undefined && !(o.maxMemory > 0)) throw new UsageError(`--max-memory must be a positive size, got ${o.maxMemory}`);
-  if (o.excludeBos && !o.prependBos) throw new UsageError('--exclude-bos needs --prepend-bos (there is no BOS position to leave out)');
-  if (o.resume && !o.shardRows) throw new UsageError('--resume continues a sharded directory: give --shard-rows too (a single file is written whole or not at all)');
-  if (o.shardRows && o.out === '-') throw new UsageError('--shard-rows writes a directory; it cannot go to stdout (-o -)');
-  if (o.prependBos && context < 2) throw new UsageError('--context must be at least 2 with --prepend-bos');
-  if (o.format !== undefined && !['text', 'jsonl', 'arrow'].includes(o.format)) throw new UsageError(`--format must be text, jsonl or arrow (got "${o.format}")`);
-  if (o.format !== undefined && o.dataset !== undefined) throw new UsageError('--format says what --text is; --dataset is always Arrow (drop --format, or pass the file as --text)');
-  const part = o.part ?? { index: 0, count: 1 };
-  if (!(Number.isInteger(part.count) && part.count >= 1 && Number.isInteger(part.index) && part.index >= 0 && part.index < part.count)) {
-    throw new UsageError(`--part ${part.index}/${part.count} is not a part: give I/N with 0 ≤ I < N (e.g. --part 0/4)`);
-  }
+  const context = o.context ?? EXTRACT_DEFAULTS.context;
+  const batchSize = o.batchSize ?? EXTRACT_DEFAULTS.batchSize;
+  validateExtractOptions({ ...o, context, batchSize });
 
   // --- model
   const cfg = readModelConfig(o.model);
@@ -267,7 +254,7 @@ export async function extract(o: ExtractOptions): Promise<ExtractSummary> {
 async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: string[], outs: string[], context: number, batchSize: number): Promise<ExtractSummary> {
   const part = o.part ?? { index: 0, count: 1 };
   const backend = await initBackend(o.backend);
-  const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? 'eos') === 'eos';
+  const needTokenizer = o.text !== undefined || o.prependBos || (o.docSeparator ?? EXTRACT_DEFAULTS.docSeparator) === 'eos';
   const tokFile = o.tokenizer ?? path.join(o.model, 'tokenizer.json');
   if (o.text !== undefined && !fs.existsSync(tokFile)) {
     throw new InputError(o.model, `has no tokenizer.json${cfg.tokenizerName ? ` (this model uses ${cfg.tokenizerName}'s)` : ''}; put it in the model directory or pass --tokenizer FILE`);
@@ -280,7 +267,7 @@ async function extractLocked(o: ExtractOptions, cfg: TransformerConfig, hooks: s
       if (tokenizer.bos === undefined) throw new InputError(tokenizer.path, 'defines no BOS token (no bos_token in tokenizer_config.json and no <|endoftext|>); extract without --prepend-bos');
       bos = tokenizer.bos;
     }
-    const separator = (o.docSeparator ?? 'eos') === 'eos' ? tokenizer?.eos : undefined;
+    const separator = (o.docSeparator ?? EXTRACT_DEFAULTS.docSeparator) === 'eos' ? tokenizer?.eos : undefined;
     const source = await openSource(o, tokenizer);
     const p0 = o.excludeBos ? 1 : 0;
     const perWindow = context - p0;

@@ -1,5 +1,5 @@
-export { TOY_DEFAULTS, withToyDefaults, validateToyOptions, toyConfigJson } from './options.js';
-export type { ToyOptions } from './options.js';
+export { TOY_DEFAULTS, TOY_OPTIONS, withToyDefaults, validateToyOptions, toyConfigJson } from './options.js';
+export type { ToyOptions, ToyOptionDef } from './options.js';
 export { FeatureGenerator, featureImportance, uniformCorrelationCholesky, denseCholesky } from './features.js';
 export type { FeatureSpec } from './features.js';
 export { trainToyModel, toyActivations, toyLoss, xavierNormal } from './model.js';

@@ -16,18 +16,37 @@ export interface ToyOptions {
   seed: number;
 }
 
+/** A flag as the CLI parser takes it (the shape of @vsae/cli's OptionSpec), with the option it sets. */
+export interface ToyOptionDef {
+  type: 'number' | 'int';
+  key: keyof ToyOptions;
+  help: string;
+  default?: number;
+  min?: number;
+  value?: string;
+}
+
+/**
+ * The toy model's flags, defined once: `vsae toy` derives its flags and help from them and
+ * TOY_DEFAULTS is built from them. No tensor engine is loaded here (`@vsae/toy/options`).
+ */
+export const TOY_OPTIONS = {
+  'n-features': { type: 'int', key: 'nFeatures', help: 'number of true features', default: 100, min: 1 },
+  'n-hidden': { type: 'int', key: 'nHidden', help: "hidden width: the activations' d_in", default: 20, min: 1 },
+  'n-correlated-pairs': { type: 'int', key: 'nCorrelatedPairs', help: 'pairs of features that are present together (first columns)', default: 0, min: 0 },
+  'n-anticorrelated-pairs': { type: 'int', key: 'nAnticorrelatedPairs', help: 'pairs of features never present together (next columns)', default: 0, min: 0 },
+  'corr-rate': { type: 'number', key: 'corrRate', help: 'correlate all features uniformly at this rate, in (−1/(n−1), 1); not with pairs', value: 'R' },
+  'feature-probability': { type: 'number', key: 'featureProbability', help: 'probability that a feature is present, in (0, 1]', default: 0.05, value: 'P' },
+  'toy-steps': { type: 'int', key: 'toySteps', help: 'training steps of the toy model', default: 5000, min: 0 },
+  'toy-batch-size': { type: 'int', key: 'toyBatchSize', help: 'batch size of the toy model', default: 1024, min: 1 },
+  'toy-lr': { type: 'number', key: 'toyLr', help: 'Adam learning rate of the toy model', default: 1e-3, value: 'X' },
+  rows: { type: 'int', key: 'rows', help: 'activation rows to write', default: 100_000, min: 1 },
+  seed: { type: 'int', key: 'seed', help: 'random seed (the same seed and backend give the same dataset)', default: 42 },
+} as const satisfies Record<string, ToyOptionDef>;
+
+/** Defaults (docs/math.md, "Toy model of superposition"), from TOY_OPTIONS. */
 export const TOY_DEFAULTS: Readonly<ToyOptions> = {
-  nFeatures: 100,
-  nHidden: 20,
-  nCorrelatedPairs: 0,
-  nAnticorrelatedPairs: 0,
-  corrRate: undefined,
-  featureProbability: 0.05,
-  toySteps: 5000,
-  toyBatchSize: 1024,
-  toyLr: 1e-3,
-  rows: 100_000,
-  seed: 42,
+  ...(Object.fromEntries((Object.values(TOY_OPTIONS) as ToyOptionDef[]).map((d) => [d.key, d.default])) as unknown as ToyOptions),
 };
 
 /** Fills in defaults for the options not given. */

@@ -1,5 +1,5 @@
 import { ANALYZE_OPTIONS, type AnalyzeOptionDef } from '@vsae/analyze/options';
-import { formatDuration, formatNumber, UsageError } from '@vsae/data';
+import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
 import type { CommandSpec, OptionSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 
@@ -52,7 +52,8 @@ export const command: CommandSpec = {
       const given = Object.fromEntries(
         Object.entries(ANALYZE_OPTIONS as Record<string, AnalyzeOptionDef>)
           .filter(([name, d]) => d.key !== undefined && args.given.has(name))
-          .map(([name, d]) => [d.key!, args.values[name]]),
+          // --max-memory takes a size (512M, 2G; a bare number is MiB), as every command's does.
+          .map(([name, d]) => [d.key!, name === 'max-memory' ? parseSize(name, String(args.values[name])) / 2 ** 20 : args.values[name]]),
       );
       res = await analyze({
         ...given,

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
-import type { CommandSpec } from '../args.js';
+import { EXTRACT_OPTIONS, type ExtractOptionDef } from '@vsae/extract/options';
+import type { CommandSpec, OptionSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 import { checkOutput } from '../output.js';
 
@@ -9,25 +10,7 @@ export const command: CommandSpec = {
   summary: "run a transformer over text and write a hook's activations",
   usage: 'vsae extract --model DIR --hook NAME[,NAME…] (--text FILE | --dataset FILE.arrow) [options] -o PATH|DIR|-',
   options: {
-    model: { type: 'string', help: 'model directory: Hugging Face GPT-2 (config.json, model.safetensors, tokenizer.json) or TransformerLens GELU-1L (config.json, model_final.pth, tokenizer.json)', value: 'DIR', aliases: ['model_name'] },
-    hook: { type: 'list', help: 'TransformerLens hook name(s), comma-separated: one dataset each, from one pass', value: 'NAME[,NAME…]', aliases: ['hook_name'] },
-    layer: { type: 'int', help: 'layer for --act-name', min: 0, value: 'L' },
-    'act-name': { type: 'string', help: "get_act_name shorthand with --layer: post → blocks.L.mlp.hook_post, pre, mid (→ hook_resid_mid), resid_post, z, …", value: 'NAME' },
-    text: { type: 'string', help: 'corpus: plain text, JSONL with a "text" field, or an Arrow file (told apart by their first bytes); - for stdin', value: 'FILE' },
-    format: { type: 'string', help: 'the format of --text, when its first bytes do not say it (default: Arrow by its magic bytes, JSONL by its first line, else text)', choices: ['text', 'jsonl', 'arrow'] },
-    dataset: { type: 'string', help: 'corpus: an Arrow file with a text (Utf8) or tokens (List<Int32>) column', value: 'FILE.arrow' },
-    tokenizer: { type: 'string', help: "tokenizer.json to use (default: the model directory's)", value: 'FILE' },
-    context: { type: 'int', help: 'tokens per window', default: 128, min: 1, aliases: ['ctx_len', 'context_size'] },
-    'prepend-bos': { type: 'boolean', help: "start every window with the tokenizer's BOS token (then context − 1 corpus tokens)" },
-    'exclude-bos': { type: 'boolean', help: 'write no row for the BOS position' },
-    'max-tokens': { type: 'int', help: 'stop after this many rows (tokens) per hook (default: the whole corpus)', min: 1, value: 'N' },
-    'batch-size': { type: 'int', help: 'windows per forward pass (lowered to fit --max-memory)', default: 8, min: 1 },
-    'max-memory': { type: 'string', help: 'memory budget for the data held (a batch\'s activations, the rows staged for writing), e.g. 256M or 1G (a bare number is MiB); the weights are not counted', value: 'SIZE' },
-    'doc-separator': { type: 'string', help: 'token between documents (JSONL lines, Arrow rows)', choices: ['eos', 'none'], default: 'eos' },
-    out: { type: 'string', short: 'o', help: 'dataset: a .arrow file, - (Arrow stream on stdout), or a directory (with --shard-rows, or for several hooks)', value: 'PATH|DIR|-' },
-    'shard-rows': { type: 'int', help: 'write a sharded directory with this many rows per shard', min: 1, value: 'N' },
-    resume: { type: 'boolean', help: 'continue an interrupted sharded extraction after its last complete shard' },
-    part: { type: 'string', help: 'write only part I of N (windows I, I+N, I+2N, …) for N processes on one corpus; join them with vsae merge', value: 'I/N' },
+    ...Object.fromEntries(Object.entries(EXTRACT_OPTIONS as Record<string, ExtractOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec])),
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -63,24 +46,15 @@ export const command: CommandSpec = {
     try {
       const { extract } = await import('@vsae/extract');
       const s = await extract({
+        // The given flags by the option keys their definitions name (the library fills in defaults).
+        ...Object.fromEntries(
+          Object.entries(EXTRACT_OPTIONS as Record<string, ExtractOptionDef>)
+            .filter(([name, d]) => d.key !== undefined && args.given.has(name))
+            .map(([name, d]) => [d.key!, args.values[name]]),
+        ),
         model,
-        hooks: g.list('hook'),
-        layer: g.num('layer'),
-        actName: g.str('act-name'),
-        text: g.str('text'),
-        format: g.str('format') as 'text' | 'jsonl' | 'arrow' | undefined,
-        dataset: g.str('dataset'),
-        tokenizer: g.str('tokenizer'),
-        context: g.num('context'),
-        prependBos: g.bool('prepend-bos'),
-        excludeBos: g.bool('exclude-bos'),
-        maxTokens: g.num('max-tokens'),
-        batchSize: g.num('batch-size'),
-        maxMemory: g.given('max-memory') ? parseSize('max-memory', g.str('max-memory')!) : undefined,
-        docSeparator: g.str('doc-separator') as 'eos' | 'none',
         out,
-        shardRows: g.num('shard-rows'),
-        resume: g.bool('resume'),
+        maxMemory: g.given('max-memory') ? parseSize('max-memory', g.str('max-memory')!) : undefined,
         ...(part ? { part } : {}),
         backend: g.str('backend'),
         quiet: g.bool('quiet'),

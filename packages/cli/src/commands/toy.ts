@@ -1,26 +1,15 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
-import type { CommandSpec } from '../args.js';
+import { TOY_OPTIONS, type ToyOptionDef } from '@vsae/toy/options';
+import type { CommandSpec, OptionSpec } from '../args.js';
 import { BACKEND_OPTION, getters } from '../args.js';
 import { checkOutput } from '../output.js';
 
-// Defaults live in @vsae/toy (TOY_DEFAULTS); they are repeated here only for the help text,
-// and a test checks that the two agree.
 export const command: CommandSpec = {
   name: 'toy',
   summary: 'train a toy model of superposition and write its activations (with ground truth)',
   usage: 'vsae toy [options] -o PATH|-',
   options: {
-    'n-features': { type: 'int', help: 'number of true features', default: 100, min: 1 },
-    'n-hidden': { type: 'int', help: 'hidden width: the activations\' d_in', default: 20, min: 1 },
-    'n-correlated-pairs': { type: 'int', help: 'pairs of features that are present together (first columns)', default: 0, min: 0 },
-    'n-anticorrelated-pairs': { type: 'int', help: 'pairs of features never present together (next columns)', default: 0, min: 0 },
-    'corr-rate': { type: 'number', help: 'correlate all features uniformly at this rate, in (−1/(n−1), 1); not with pairs', value: 'R' },
-    'feature-probability': { type: 'number', help: 'probability that a feature is present, in (0, 1]', default: 0.05, value: 'P' },
-    'toy-steps': { type: 'int', help: 'training steps of the toy model', default: 5000, min: 0 },
-    'toy-batch-size': { type: 'int', help: 'batch size of the toy model', default: 1024, min: 1 },
-    'toy-lr': { type: 'number', help: 'Adam learning rate of the toy model', default: 1e-3, value: 'X' },
-    rows: { type: 'int', help: 'activation rows to write', default: 100_000, min: 1 },
-    seed: { type: 'int', help: 'random seed (the same seed and backend give the same dataset)', default: 42 },
+    ...Object.fromEntries(Object.entries(TOY_OPTIONS as Record<string, ToyOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec])),
     out: { type: 'string', short: 'o', help: 'dataset to write: a .arrow file, or - for an Arrow stream on stdout', value: 'PATH|-' },
     truth: { type: 'string', help: 'ground-truth file (default <stem>.truth.safetensors beside the dataset; required with -o -)', value: 'PATH' },
     'shard-rows': { type: 'int', help: 'write a sharded directory at PATH with this many rows per shard', min: 1, value: 'N' },
@@ -52,17 +41,7 @@ export const command: CommandSpec = {
       shardRows: g.num('shard-rows'),
       backend: g.str('backend'),
       quiet: g.bool('quiet'),
-      nFeatures: g.num('n-features'),
-      nHidden: g.num('n-hidden'),
-      nCorrelatedPairs: g.num('n-correlated-pairs'),
-      nAnticorrelatedPairs: g.num('n-anticorrelated-pairs'),
-      corrRate: g.num('corr-rate'),
-      featureProbability: g.num('feature-probability'),
-      toySteps: g.num('toy-steps'),
-      toyBatchSize: g.num('toy-batch-size'),
-      toyLr: g.num('toy-lr'),
-      rows: g.num('rows'),
-      seed: g.num('seed'),
+      ...Object.fromEntries(Object.entries(TOY_OPTIONS as Record<string, ToyOptionDef>).map(([name, d]) => [d.key, g.num(name)])),
     });
     const seconds = (performance.now() - start) / 1000;
     const finalLoss = res.model.losses.at(-1)?.loss;

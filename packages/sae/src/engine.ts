@@ -15,10 +15,12 @@ import {
   geometricMedian,
   kthLargest,
   kthLargestHost,
+  maskAbove,
   maskFromKth,
   minKeptValue,
   projectTopkDecoder,
   selection,
+  thresholdBelow,
   topkDecode,
   topkForward,
   topkLossAndGrads,
@@ -160,15 +162,17 @@ export class SaeEngine {
     const scores = tidy(() => topkScores(spec, this.params, x, input.eps));
     // The k-th largest scores: by quickselect on the host where tensors live there (wasm, cpu).
     let kth: tf.Tensor;
+    let host = false;
     if (tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu') {
       const [rows, d] = scores.score.shape;
-      const host = kthLargestHost((await scores.score.data()) as Float32Array, rows, d, spec.k!, selection(spec));
-      kth = selection(spec) === 'batch' ? tf.tensor1d(host) : tf.tensor2d(host, [rows, 1]);
+      const t = thresholdBelow(kthLargestHost((await scores.score.data()) as Float32Array, rows, d, spec.k!, selection(spec)));
+      kth = selection(spec) === 'batch' ? tf.tensor1d(t) : tf.tensor2d(t, [rows, 1]);
+      host = true;
     } else {
       kth = tidy(() => kthLargest(scores.score, spec.k!, selection(spec)));
     }
     const fwd = tidy(() => {
-      const f = topkDecode(this.params, scores, maskFromKth(scores.score, kth));
+      const f = topkDecode(this.params, scores, host ? maskAbove(scores.score, kth) : maskFromKth(scores.score, kth));
       return { f, since: updateSinceFired(this.sinceFired, firedLatents(spec, f), B) };
     });
     tf.dispose(scores.score === scores.z ? [kth] : [kth, scores.score]); // TopK ranks z itself

@@ -67,17 +67,45 @@ export function kthLargest(score: tf.Tensor2D, k: number, over: 'row' | 'batch')
  * which sorts (d_sae 6144, k 384, batch 1024: 103 ms for tf.topk on wasm).
  */
 export function kthLargestHost(score: Float32Array, B: number, d: number, k: number, over: 'row' | 'batch'): Float32Array {
-  if (over === 'batch') {
-    const n = Math.min(k * B, B * d);
-    return Float32Array.of(nthLargest(Float32Array.from(score), n));
-  }
+  if (over === 'batch') return Float32Array.of(kthLargestOf(score, Math.min(k * B, B * d), new Float32Array(score.length)));
   const out = new Float32Array(B);
-  const row = new Float32Array(d);
-  for (let r = 0; r < B; r++) {
-    row.set(score.subarray(r * d, (r + 1) * d));
-    out[r] = nthLargest(row, k);
-  }
+  const scratch = new Float32Array(d);
+  for (let r = 0; r < B; r++) out[r] = kthLargestOf(score.subarray(r * d, (r + 1) * d), k, scratch);
   return out;
+}
+
+/**
+ * The k-th largest of `values` (never negative here: ReLU activations or |z|; with fewer than k
+ * positive entries it is 0). Exact, but fast where k is a small share of the row: a threshold
+ * from a strided sample keeps the few candidates above it (all of the top k whenever at least k
+ * pass, which is checked), and the quickselect runs over those; otherwise over the positives.
+ */
+function kthLargestOf(values: Float32Array, k: number, scratch: Float32Array): number {
+  const n = values.length;
+  if (k * 4 < n) {
+    const m = Math.min(n, 256);
+    const step = n / m;
+    const sample = new Float32Array(m);
+    for (let i = 0; i < m; i++) sample[i] = values[Math.floor(i * step)]!;
+    sample.sort();
+    // A sample rank well below the target share, so that at least k pass with high probability.
+    const rank = Math.min(m - 1, Math.ceil((k / n) * m * 1.5) + 2);
+    const t = sample[m - 1 - rank]!;
+    if (t > 0) {
+      let c = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v >= t) scratch[c++] = v;
+      }
+      if (c >= k) return nthLargest(scratch.subarray(0, c), k);
+    }
+  }
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v > 0) scratch[c++] = v;
+  }
+  return c < k ? 0 : nthLargest(scratch.subarray(0, c), k);
 }
 
 /** The n-th largest element (1-based) of `a`, which it reorders (Hoare's quickselect). */
@@ -108,16 +136,36 @@ function nthLargest(a: Float32Array, n: number): number {
 }
 
 /**
- * 1 where `score` ≥ its k-th largest value (per row, or over the batch), 0 elsewhere:
- * 1 − step(kth − score). Entries tied with the k-th value are all kept, which with real-valued
- * activations happens only at 0 (a row with fewer than k positive entries), where keeping a
- * zero changes nothing. (Scattering tf.topk's indices instead costs twice as much on wasm.)
+ * 1 where `score` is positive and at least its k-th largest value (per row, or over the batch),
+ * 0 elsewhere: the kept entries that carry a value. Entries tied with the k-th value are all
+ * kept, which with real-valued activations happens only at 0 (a row with fewer than k positive
+ * entries), and zeros are never kept, so the mask implies a positive activation (TopK's gradient
+ * needs no separate ReLU factor). (Scattering tf.topk's indices costs twice as much on wasm.)
  */
 export function maskFromKth(score: tf.Tensor2D, kth: tf.Tensor): tf.Tensor2D {
-  return tf.sub(1, tf.step(tf.sub(kth, score), 0)) as tf.Tensor2D;
+  return tf.mul(tf.sub(1, tf.step(tf.sub(kth, score), 0)), tf.step(score, 0)) as tf.Tensor2D;
 }
 
-/** The mask of the k largest entries of each row (or the k·B largest of the batch). */
+/**
+ * The same mask from a threshold computed on the host: step(score − t) with t the float32 just
+ * below the k-th value (or 0 when it is 0), one comparison instead of three element-wise passes.
+ */
+export function maskAbove(score: tf.Tensor2D, t: tf.Tensor): tf.Tensor2D {
+  return tf.step(tf.sub(score, t), 0) as tf.Tensor2D;
+}
+
+/** The largest float32 below v for v > 0, else 0: score − t > 0 ⟺ score ≥ v (and score > 0). */
+export function thresholdBelow(kth: Float32Array): Float32Array {
+  const t = Float32Array.from(kth);
+  const bits = new Uint32Array(t.buffer);
+  for (let i = 0; i < t.length; i++) {
+    if (t[i]! > 0) bits[i]! -= 1;
+    else t[i] = 0;
+  }
+  return t;
+}
+
+/** The mask of the k largest positive entries of each row (or the k·B largest of the batch). */
 export function topkMask(score: tf.Tensor2D, k: number, over: 'row' | 'batch'): tf.Tensor2D {
   return maskFromKth(score, kthLargest(score, k, over));
 }
@@ -188,7 +236,7 @@ export function topkForward(spec: ModelSpec, p: Params, x: tf.Tensor2D, eps?: tf
  * Σ_rows s > 0 as the authors' trainer counts it.
  */
 export function firedLatents(spec: ModelSpec, f: TopkForward): tf.Tensor1D {
-  const s = variational(spec) ? colSum(f.code) : colSum(tf.step(f.code, 0) as tf.Tensor2D);
+  const s = variational(spec) ? colSum(f.code) : colSum(f.mask); // TopK's mask holds only positive kept entries
   return tf.step(s, 0) as tf.Tensor1D;
 }
 
@@ -272,7 +320,8 @@ export function topkLossAndGrads(spec: ModelSpec, p: Params, x: tf.Tensor2D, f: 
     }
   }
 
-  const dPre = tf.mul(dMu, tf.step(f.pre, 0)) as tf.Tensor2D;
+  // ReLU passes the gradient where pre > 0; TopK's masks (kept, auxiliary) already imply it.
+  const dPre = (v ? tf.mul(dMu, tf.step(f.pre, 0)) : dMu) as tf.Tensor2D;
   const dW_enc = fastMatMul(f.xIn, dPre, true, false);
   const db_enc = colSum(dPre);
   // TopK's encoder reads x − b_dec: −Σ_rows dPre · W_encᵀ = −W_enc · Σ_rows dPre.

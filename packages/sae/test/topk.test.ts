@@ -8,7 +8,7 @@ import { expectAllClose } from '@vsae/compute/testing';
 import { SaeEngine } from '../src/engine.js';
 import { paramsToTensors } from '../src/model.js';
 import { buildPrior } from '../src/prior.js';
-import { geometricMedian, kthLargest, kthLargestHost, topkInitParams } from '../src/topk-family.js';
+import { geometricMedian, kthLargest, kthLargestHost, maskAbove, maskFromKth, thresholdBelow, topkInitParams } from '../src/topk-family.js';
 import { modelSpec } from './helpers.js';
 
 beforeAll(async () => {
@@ -16,17 +16,23 @@ beforeAll(async () => {
 });
 
 describe('TopK selection', () => {
-  it('the host quickselect gives tf.topk\'s k-th largest value per row and over the batch, ties and zeros included', () => {
+  it('the host quickselect gives tf.topk\'s k-th largest value of non-negative scores, per row and over the batch, ties and zeros included', () => {
     const rng = new Rng(3);
     const B = 37, d = 211;
     const a = new Float32Array(B * d);
     rng.fillNormal(a);
-    for (let i = 0; i < a.length; i += 3) a[i] = Math.max(0, a[i]!); // many exact zeros
+    // Scores are never negative (ReLU activations, or |z|): about half exact zeros, as after a ReLU.
+    for (let i = 0; i < a.length; i++) a[i] = i % 3 === 0 ? Math.abs(a[i]!) : Math.max(0, a[i]!);
     for (let i = 0; i < a.length; i += 7) a[i] = 0.5; // ties
     for (const k of [1, 5, 60, 211]) {
       const t = tf.tensor2d(a, [B, d]);
       expectAllClose(kthLargestHost(a, B, d, k, 'row'), kthLargest(t, k, 'row').dataSync(), { rtol: 0, atol: 0, what: `row k=${k}` });
       expectAllClose(kthLargestHost(a, B, d, k, 'batch'), kthLargest(t, k, 'batch').dataSync(), { rtol: 0, atol: 0, what: `batch k=${k}` });
+      // The host path's one-comparison mask equals the three-pass one: kept and positive.
+      const kth = tf.tensor2d(kthLargestHost(a, B, d, k, 'row'), [B, 1]);
+      const t1 = tf.tensor2d(thresholdBelow(kthLargestHost(a, B, d, k, 'row')), [B, 1]);
+      expectAllClose(maskAbove(t, t1).dataSync(), maskFromKth(t, kth).dataSync(), { rtol: 0, atol: 0, what: `masks k=${k}` });
+      tf.dispose([kth, t1]);
       t.dispose();
     }
   });

@@ -3,22 +3,10 @@
  * flags from ANALYZE_OPTIONS, and ANALYZE_DEFAULTS (options.ts) takes its user-facing defaults
  * from them. No tensor engine is loaded here (import it as `@vsae/analyze/options`).
  */
-import { ANALYSIS_LIST, ANALYSIS_TABLES, type AnalysisName } from '@vsae/data';
+import { ANALYSIS_LIST, ANALYSIS_TABLES, type AnalysisName, type FlagSpec } from '@vsae/data';
 
-/** A flag as the CLI parser takes it (the shape of @vsae/cli's OptionSpec), with the option it sets. */
-export interface AnalyzeOptionDef {
-  type: 'string' | 'number' | 'int' | 'boolean' | 'list';
-  help: string;
-  default?: string | number | boolean;
-  choices?: readonly string[];
-  aliases?: string[];
-  short?: string;
-  value?: string;
-  min?: number;
-  max?: number;
-  /** The AnalyzeOptions key it sets (absent: handled by the CLI, e.g. --json, or an analysis flag). */
-  key?: string;
-}
+/** An analyze flag: @vsae/data's FlagSpec (`key`: the AnalyzeOptions field it sets). */
+export type AnalyzeOptionDef = FlagSpec;
 
 /** What each analysis computes, for its flag's help. */
 const WHAT: Record<AnalysisName, string> = {
@@ -53,8 +41,3 @@ export const ANALYZE_OPTIONS = {
   'ce-windows': { type: 'int', key: 'ceWindows', help: 'token windows for the cross-entropy metrics (--model)', default: 16, min: 1 },
   seed: { type: 'int', key: 'seed', help: 'seed of the row sample (--sample random), the latent samples and UMAP', default: 42 },
 } as const satisfies Record<string, AnalyzeOptionDef>;
-
-/** The default of a flag's option, from ANALYZE_OPTIONS. */
-export function analyzeDefault(flag: keyof typeof ANALYZE_OPTIONS): number | string | boolean | undefined {
-  return (ANALYZE_OPTIONS[flag] as AnalyzeOptionDef).default;
-}

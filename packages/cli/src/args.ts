@@ -1,5 +1,5 @@
 import { BACKEND_NAMES } from '@vsae/compute/backends';
-import { UsageError } from '@vsae/data';
+import { UsageError, type FlagSpec } from '@vsae/data';
 
 /**
  * A small flag parser for the `vsae` subcommands. Flags are kebab-case; snake_case spellings
@@ -9,23 +9,16 @@ import { UsageError } from '@vsae/data';
  */
 export type OptionType = 'string' | 'number' | 'int' | 'boolean' | 'list';
 
-export interface OptionSpec {
-  type: OptionType;
-  /** One line of help. */
-  help: string;
-  default?: string | number | boolean | string[];
-  /** Allowed values (for string options). */
-  choices?: readonly string[];
-  /** Other long names (without dashes, any case style) and one-letter short names. */
-  aliases?: string[];
-  short?: string;
-  /** Placeholder in help, e.g. PATH. */
-  value?: string;
-  /** Lower/upper bounds checked for numbers (inclusive). */
-  min?: number;
-  max?: number;
-  /** Hidden from help (compat spellings). */
-  hidden?: boolean;
+/** A flag: the definition its owning library exports (@vsae/data's FlagSpec), or one of a command's own. */
+export type OptionSpec = FlagSpec;
+
+/** The options the user gave, by the `key` their definitions name (the libraries fill in defaults). */
+export function givenOptions(defs: Record<string, FlagSpec>, a: ParsedArgs, convert: (name: string, value: OptionValue) => unknown = (_n, v) => v): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(defs)
+      .filter(([name, d]) => d.key !== undefined && a.given.has(name))
+      .map(([name, d]) => [d.key!, convert(name, a.values[name])]),
+  );
 }
 
 /** A flag that stands for another flag with a fixed value, e.g. `--vsae_iso` = `--arch vsae-iso`. */

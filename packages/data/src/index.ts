@@ -34,3 +34,4 @@ export type * from './types.js';
 export { acquireLock } from './lock.js';
 export type { DirLock, LockOptions } from './lock.js';
 export { parseSize } from './size.js';
+export type { FlagSpec } from './flags.js';

@@ -3,21 +3,10 @@
  * its flags from EXTRACT_OPTIONS), and the checks of the options that need no model. No tensor
  * engine is loaded here (import it as `@vsae/extract/options`).
  */
-import { UsageError } from '@vsae/data';
+import { UsageError, type FlagSpec } from '@vsae/data';
 
-/** A flag as the CLI parser takes it (the shape of @vsae/cli's OptionSpec), with the option it sets. */
-export interface ExtractOptionDef {
-  type: 'string' | 'int' | 'boolean' | 'list';
-  help: string;
-  default?: string | number | boolean;
-  choices?: readonly string[];
-  aliases?: string[];
-  short?: string;
-  value?: string;
-  min?: number;
-  /** The ExtractOptions key it sets (absent: the CLI turns the flag into one, e.g. --part, --max-memory). */
-  key?: string;
-}
+/** An extract flag: @vsae/data's FlagSpec (`key`: the ExtractOptions field it sets; absent: the CLI converts it, e.g. --part). */
+export type ExtractOptionDef = FlagSpec;
 
 export const EXTRACT_OPTIONS = {
   model: { type: 'string', key: 'model', help: 'model directory: Hugging Face GPT-2 (config.json, model.safetensors, tokenizer.json) or TransformerLens GELU-1L (config.json, model_final.pth, tokenizer.json)', value: 'DIR', aliases: ['model_name'] },

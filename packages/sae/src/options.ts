@@ -4,7 +4,7 @@
  * No tensor engine is loaded by this module (import it as `@vsae/sae/options`).
  * Validation throws UsageError (exit code 2) with a sentence naming the flag.
  */
-import { UsageError } from '@vsae/data';
+import { UsageError, type FlagSpec } from '@vsae/data';
 import { ARCHITECTURES, ARCH_NAMES, findArch, type ArchDescriptor, type ArchOptionKey } from './archs/index.js';
 import { LR_DECAYS, type LrDecay } from './schedule.js';
 
@@ -67,17 +67,8 @@ export interface TrainOptions {
   progressStream?: NodeJS.WriteStream | undefined;
 }
 
-/** A flag as the CLI parser takes it (the same shape as @vsae/cli's OptionSpec). */
-export interface OptionDef {
-  type: 'string' | 'number' | 'int' | 'boolean';
-  help: string;
-  default?: string | number | boolean;
-  choices?: readonly string[];
-  aliases?: string[];
-  short?: string;
-  value?: string;
-  min?: number;
-  max?: number;
+/** A train flag: @vsae/data's FlagSpec, with what training needs to know about it. */
+export interface OptionDef extends FlagSpec {
   /** The TrainOptions key it sets (absent: CLI-only, e.g. --json). */
   key?: keyof TrainOptions;
   /** Taken by the architectures that list this key (others refuse it); absent: every architecture. */

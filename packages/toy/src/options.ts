@@ -1,4 +1,4 @@
-import { UsageError } from '@vsae/data';
+import { UsageError, type FlagSpec } from '@vsae/data';
 
 /** Options of the toy model and of the dataset made from it (defaults: docs/math.md, "Toy model of superposition"). */
 export interface ToyOptions {
@@ -16,15 +16,8 @@ export interface ToyOptions {
   seed: number;
 }
 
-/** A flag as the CLI parser takes it (the shape of @vsae/cli's OptionSpec), with the option it sets. */
-export interface ToyOptionDef {
-  type: 'number' | 'int';
-  key: keyof ToyOptions;
-  help: string;
-  default?: number;
-  min?: number;
-  value?: string;
-}
+/** A toy flag: @vsae/data's FlagSpec with the ToyOptions field it sets. */
+export type ToyOptionDef = FlagSpec & { key: keyof ToyOptions; default?: number };
 
 /**
  * The toy model's flags, defined once: `vsae toy` derives its flags and help from them and

@@ -1,10 +1,7 @@
-import { ANALYZE_OPTIONS, type AnalyzeOptionDef } from '@vsae/analyze/options';
+import { ANALYZE_OPTIONS } from '@vsae/analyze/options';
 import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
-import type { CommandSpec, OptionSpec } from '../args.js';
-import { BACKEND_OPTION, getters } from '../args.js';
-
-/** analyze's flags from @vsae/analyze/options (no tensor engine), plus the CLI's own. */
-const FLAGS: Record<string, OptionSpec> = Object.fromEntries(Object.entries(ANALYZE_OPTIONS as Record<string, AnalyzeOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec]));
+import type { CommandSpec } from '../args.js';
+import { BACKEND_OPTION, getters, givenOptions } from '../args.js';
 
 export const command: CommandSpec = {
   name: 'analyze',
@@ -12,7 +9,7 @@ export const command: CommandSpec = {
   usage: 'vsae analyze RUN --input DATA [analysis flags: none = all five] [--compare RUN2] [--model DIR] [--json]',
   positionals: { names: 'RUN (a run directory, or a SAELens directory with cfg.json and sae_weights.safetensors)', min: 1, max: 1 },
   options: {
-    ...FLAGS,
+    ...ANALYZE_OPTIONS,
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print summary.json on stdout' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -48,13 +45,8 @@ export const command: CommandSpec = {
     const start = performance.now();
     let res;
     try {
-      // The options the user gave, by the keys their definitions name (the library fills in the rest).
-      const given = Object.fromEntries(
-        Object.entries(ANALYZE_OPTIONS as Record<string, AnalyzeOptionDef>)
-          .filter(([name, d]) => d.key !== undefined && args.given.has(name))
-          // --max-memory takes a size (512M, 2G; a bare number is MiB), as every command's does.
-          .map(([name, d]) => [d.key!, name === 'max-memory' ? parseSize(name, String(args.values[name])) / 2 ** 20 : args.values[name]]),
-      );
+      // --max-memory takes a size (512M, 2G; a bare number is MiB), as every command's does.
+      const given = givenOptions(ANALYZE_OPTIONS, args, (name, v) => (name === 'max-memory' ? parseSize(name, String(v)) / 2 ** 20 : v));
       res = await analyze({
         ...given,
         run,

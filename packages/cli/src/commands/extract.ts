@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
-import { EXTRACT_OPTIONS, type ExtractOptionDef } from '@vsae/extract/options';
-import type { CommandSpec, OptionSpec } from '../args.js';
-import { BACKEND_OPTION, getters } from '../args.js';
+import { EXTRACT_OPTIONS } from '@vsae/extract/options';
+import type { CommandSpec } from '../args.js';
+import { BACKEND_OPTION, getters, givenOptions } from '../args.js';
 import { checkOutput } from '../output.js';
 
 export const command: CommandSpec = {
@@ -10,7 +10,7 @@ export const command: CommandSpec = {
   summary: "run a transformer over text and write a hook's activations",
   usage: 'vsae extract --model DIR --hook NAME[,NAME…] (--text FILE | --dataset FILE.arrow) [options] -o PATH|DIR|-',
   options: {
-    ...Object.fromEntries(Object.entries(EXTRACT_OPTIONS as Record<string, ExtractOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec])),
+    ...EXTRACT_OPTIONS,
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout (not with -o -)' },
     quiet: { type: 'boolean', help: 'no progress on stderr', short: 'q' },
@@ -46,12 +46,7 @@ export const command: CommandSpec = {
     try {
       const { extract } = await import('@vsae/extract');
       const s = await extract({
-        // The given flags by the option keys their definitions name (the library fills in defaults).
-        ...Object.fromEntries(
-          Object.entries(EXTRACT_OPTIONS as Record<string, ExtractOptionDef>)
-            .filter(([name, d]) => d.key !== undefined && args.given.has(name))
-            .map(([name, d]) => [d.key!, args.values[name]]),
-        ),
+        ...givenOptions(EXTRACT_OPTIONS, args),
         model,
         out,
         maxMemory: g.given('max-memory') ? parseSize('max-memory', g.str('max-memory')!) : undefined,

@@ -1,7 +1,7 @@
 import { formatDuration, formatNumber, UsageError } from '@vsae/data';
-import { TOY_OPTIONS, type ToyOptionDef } from '@vsae/toy/options';
-import type { CommandSpec, OptionSpec } from '../args.js';
-import { BACKEND_OPTION, getters } from '../args.js';
+import { TOY_OPTIONS } from '@vsae/toy/options';
+import type { CommandSpec } from '../args.js';
+import { BACKEND_OPTION, getters, givenOptions } from '../args.js';
 import { checkOutput } from '../output.js';
 
 export const command: CommandSpec = {
@@ -9,7 +9,7 @@ export const command: CommandSpec = {
   summary: 'train a toy model of superposition and write its activations (with ground truth)',
   usage: 'vsae toy [options] -o PATH|-',
   options: {
-    ...Object.fromEntries(Object.entries(TOY_OPTIONS as Record<string, ToyOptionDef>).map(([name, { key: _k, ...spec }]) => [name, spec as OptionSpec])),
+    ...TOY_OPTIONS,
     out: { type: 'string', short: 'o', help: 'dataset to write: a .arrow file, or - for an Arrow stream on stdout', value: 'PATH|-' },
     truth: { type: 'string', help: 'ground-truth file (default <stem>.truth.safetensors beside the dataset; required with -o -)', value: 'PATH' },
     'shard-rows': { type: 'int', help: 'write a sharded directory at PATH with this many rows per shard', min: 1, value: 'N' },
@@ -41,7 +41,7 @@ export const command: CommandSpec = {
       shardRows: g.num('shard-rows'),
       backend: g.str('backend'),
       quiet: g.bool('quiet'),
-      ...Object.fromEntries(Object.entries(TOY_OPTIONS as Record<string, ToyOptionDef>).map(([name, d]) => [d.key, g.num(name)])),
+      ...givenOptions(TOY_OPTIONS, args),
     });
     const seconds = (performance.now() - start) / 1000;
     const finalLoss = res.model.losses.at(-1)?.loss;

@@ -1,29 +1,12 @@
 import { formatDuration, formatNumber, parseSize, UsageError } from '@vsae/data';
-import { ARCHITECTURES, TRAIN_OPTIONS, checkArchOptions, type OptionDef, type TrainOptionsInput } from '@vsae/sae/options';
-import type { CommandSpec, OptionSpec, ParsedArgs } from '../args.js';
-import { BACKEND_OPTION, getters } from '../args.js';
+import { ARCHITECTURES, TRAIN_OPTIONS, checkArchOptions, type TrainOptionsInput } from '@vsae/sae/options';
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { BACKEND_OPTION, getters, givenOptions } from '../args.js';
 import { checkOutput } from '../output.js';
-
-/** The flags of `vsae train`: the library's option definitions, plus the CLI's own. */
-const TRAIN_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
-  Object.entries(TRAIN_OPTIONS as Record<string, OptionDef>).map(([name, d]) => [name, cliSpec(d)]),
-);
-
-function cliSpec(d: OptionDef): OptionSpec {
-  const { key: _key, archOption: _a, watchOnly: _w, sweepable: _s, ...spec } = d;
-  return spec as OptionSpec;
-}
 
 /** The values the user gave, as train() options (defaults are the library's to fill in). */
 export function trainInput(args: ParsedArgs): TrainOptionsInput {
-  const g = getters(args);
-  const out: Record<string, unknown> = {};
-  for (const [name, d] of Object.entries(TRAIN_OPTIONS as Record<string, OptionDef>)) {
-    if (!d.key || !args.given.has(name)) continue;
-    const v = args.values[name];
-    out[d.key] = name === 'max-memory' ? parseSize(name, String(v)) : d.type === 'boolean' ? g.bool(name) : v;
-  }
-  return out as unknown as TrainOptionsInput;
+  return givenOptions(TRAIN_OPTIONS, args, (name, v) => (name === 'max-memory' ? parseSize(name, String(v)) : v)) as unknown as TrainOptionsInput;
 }
 
 export const command: CommandSpec = {
@@ -31,7 +14,7 @@ export const command: CommandSpec = {
   summary: `train an autoencoder (${ARCHITECTURES.map((a) => a.name).join(', ')}) on an activation dataset into a run directory`,
   usage: `vsae train --arch ${ARCHITECTURES.map((a) => a.name).join('|')} --input PATH|- -o DIR [options]`,
   options: {
-    ...TRAIN_FLAGS,
+    ...TRAIN_OPTIONS,
     'allow-short-input': { type: 'boolean', help: 'exit 0 when stdin runs out before --steps (the run stops there, status input-ended)' },
     backend: BACKEND_OPTION,
     json: { type: 'boolean', help: 'print a JSON summary on stdout' },

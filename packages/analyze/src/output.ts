@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ANALYSIS_LIST, ANALYSIS_TABLES, InputError, writeJsonAtomicSync, writeTable, type AnalysisName, type AnalysisTable } from '@vsae/data';
+import { ANALYSIS_LIST, ANALYSIS_TABLES, InputError, processAlive, writeJsonAtomicSync, writeTable, type AnalysisName, type AnalysisTable } from '@vsae/data';
 import type { Columns } from './tables.js';
 
 export const SUMMARY_FILE = 'summary.json';
@@ -76,16 +76,6 @@ export class AnalysisOutput {
   }
 }
 
-/** Whether a process of this host is alive (EPERM: alive, owned by someone else). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Staging folders left by an analysis that was killed (SIGKILL, power loss) are removed when the
  * next analysis of the same folder starts; those of a process still running are left alone.
@@ -93,6 +83,6 @@ function alive(pid: number): boolean {
 function removeStaleStages(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
     const m = /^\.analyze-(\d+)-/.exec(name);
-    if (m && !alive(Number(m[1]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (m && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }

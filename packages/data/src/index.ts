@@ -31,7 +31,7 @@ export { inspectDataset, formatInspection } from './inspect.js';
 export { SWEEP_FILES, FRONTIER_METRICS, isSweepDir, settingLabel, writeFrontier, readFrontier, formatFrontierTable } from './frontier.js';
 export type { Frontier, FrontierRow, FrontierMetric } from './frontier.js';
 export type * from './types.js';
-export { acquireLock } from './lock.js';
+export { acquireLock, processAlive } from './lock.js';
 export type { DirLock, LockOptions } from './lock.js';
 export { parseSize } from './size.js';
 export type { FlagSpec } from './flags.js';

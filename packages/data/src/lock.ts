@@ -52,12 +52,12 @@ function readInfo(file: string): LockInfo | 'missing' | 'unreadable' {
   return 'unreadable';
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this host runs (EPERM: it runs, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    // EPERM: it runs, under another user.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -71,7 +71,7 @@ function isStale(file: string, info: LockInfo | 'unreadable'): boolean {
       return true;
     }
   }
-  return info.host === os.hostname() && info.pid !== process.pid && !alive(info.pid);
+  return info.host === os.hostname() && info.pid !== process.pid && !processAlive(info.pid);
 }
 
 /** Moves a stale lock away, unless another process replaced it in the meantime. */

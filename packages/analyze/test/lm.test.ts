@@ -49,16 +49,21 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** The first 8 full windows of the dataset (16 tokens each: BOS + 15 text tokens), in dataset order. */
+async function firstWindows(): Promise<number[][]> {
+  const rows = await readRows(data);
+  const windows: number[][] = [];
+  for (let i = 0; i < rows.seq.length && windows.length < 8; i++) {
+    if (rows.pos[i] !== 0) continue;
+    const w = rows.token.slice(i, i + 16);
+    if (rows.seq.slice(i, i + 16).every((q) => q === rows.seq[i]) && w.length === 16) windows.push(w);
+  }
+  return windows;
+}
+
 describe('with --model on a language-model run', () => {
   it('CE loss: original, SAE spliced in, zero-ablated, and recovered, equal to the model\'s own ceLoss on the same windows', async () => {
-    const rows = await readRows(data);
-    // The first 8 full windows (16 tokens each: BOS + 15 text tokens), in dataset order.
-    const windows: number[][] = [];
-    for (let i = 0; i < rows.seq.length && windows.length < 8; i++) {
-      if (rows.pos[i] !== 0) continue;
-      const w = rows.token.slice(i, i + 16);
-      if (rows.seq.slice(i, i + 16).every((q) => q === rows.seq[i]) && w.length === 16) windows.push(w);
-    }
+    const windows = await firstWindows();
     const { model } = await loadModel(modelDir);
     const sae = await loadSae(run);
     const ids = Int32Array.from(windows.flat());
@@ -76,13 +81,7 @@ describe('with --model on a language-model run', () => {
   });
 
   it('KL scores: KL(clean ‖ patched) of the next-token distributions, by hand in float64 on the model\'s logits; ce_loss_score is ce_loss_recovered', async () => {
-    const rows = await readRows(data);
-    const windows: number[][] = [];
-    for (let i = 0; i < rows.seq.length && windows.length < 8; i++) {
-      if (rows.pos[i] !== 0) continue;
-      const w = rows.token.slice(i, i + 16);
-      if (rows.seq.slice(i, i + 16).every((q) => q === rows.seq[i]) && w.length === 16) windows.push(w);
-    }
+    const windows = await firstWindows();
     const { model } = await loadModel(modelDir);
     const sae = await loadSae(run);
     const ids = Int32Array.from(windows.flat());

@@ -116,7 +116,13 @@ function trainingSection(run, ri) {
   s.append(...notesFor(run, ['metrics.arrows']));
   if (!m) return s;
   const g = grid();
-  for (const [col, title, sub] of METRIC_CHARTS) {
+  // The known columns in their order, then any other the run logs (an architecture's own loss
+  // term, say), so a new architecture's metrics are drawn without a change here.
+  /** @type {Set<string>} */
+  const known = new Set(METRIC_CHARTS.map(([col]) => col));
+  /** @type {Array<readonly [string, string, string]>} */
+  const charts = [...METRIC_CHARTS, ...Object.keys(m.series).filter((col) => !known.has(col)).map((col) => /** @type {const} */ ([col, col, 'logged by this run\u2019s architecture']))];
+  for (const [col, title, sub] of charts) {
     const y = m.series[col];
     if (!y) continue;
     lineChart(g, {

@@ -25,6 +25,9 @@ const CHARTS: readonly ChartSpec[] = [
   { column: 'explained_variance_z', title: 'explained variance of z', color: 'yellow', loss: false },
 ];
 
+/** Logged columns that are not charts. */
+const UNCHARTED = new Set(['step', 'lr', 'coeff', 'elapsed_s', 'skipped_rows']);
+
 /** Smallest useful chart: title, two plot rows, x axis. */
 const MIN_CHART_HEIGHT = 4;
 
@@ -33,7 +36,13 @@ const MIN_CHART_HEIGHT = 4;
  * columns as fit at 50+ cells each, rows sharing the height; charts that do not fit are named.
  */
 export function MetricCharts({ metrics, width, height, log }: { metrics: MetricsSeries; width: number; height: number; log: boolean }) {
-  const specs = CHARTS.filter((c) => metrics.values[c.column] !== undefined);
+  // The known columns in their order, then any other the run logs (an architecture's own loss
+  // term, say), so a new architecture's metrics show without a change here.
+  const known = new Set(CHARTS.map((c) => c.column));
+  const others: ChartSpec[] = Object.keys(metrics.values)
+    .filter((k) => !known.has(k) && !UNCHARTED.has(k))
+    .map((k) => ({ column: k, title: k, color: 'magenta', loss: false }));
+  const specs = [...CHARTS.filter((c) => metrics.values[c.column] !== undefined), ...others];
   if (metrics.length === 0 || specs.length === 0) {
     return (
       <Box width={width} height={height}>

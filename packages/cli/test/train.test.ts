@@ -103,6 +103,25 @@ describe('vsae train', () => {
     expect(r.stderr).toMatch(/the run is already complete \(10 of 10 steps\)/);
   });
 
+  it('--resume of a run whose checkpoint is gone says so and stops (it never silently starts over)', () => {
+    const base = ['train', '--arch', 'sae', '--input', 'd.arrow', '-o', 'runs/lost', '--steps', '10', '--batch-size', '64', '--dict-mult', '2', '--checkpoint-every', '5', '-q'];
+    expect(vsae(base).status).toBe(0);
+    fs.rmSync(path.join(tmp, 'runs/lost/checkpoints/latest'), { recursive: true, force: true });
+    expectOneLineError(vsae(['train', '--resume', '--input', 'd.arrow', '-o', 'runs/lost']), 1, /checkpoints\/latest is missing or unreadable, so the run cannot continue where it stopped/);
+  });
+
+  it('a run whose stdin ends before --steps exits 1 with the step reached, or 0 with --allow-short-input', () => {
+    const stream = vsae(['toy', '--rows', '300', '--toy-steps', '5', '--n-features', '10', '--n-hidden', '6', '-o', '-', '--truth', 'short.truth.safetensors', '-q']);
+    expect(stream.status, stream.stderr).toBe(0);
+    const args = (out: string) => ['train', '--arch', 'sae', '--input', '-', '-o', out, '--steps', '50', '--batch-size', '64', '--dict-mult', '2', '--json'];
+    const short = vsae(args('runs/short'), { input: stream.stdout });
+    expect(short.status, short.stderr).toBe(1);
+    expect(JSON.parse(short.out)).toMatchObject({ status: 'input-ended' });
+    expect(JSON.parse(short.out).step).toBeLessThan(50);
+    const allowed = vsae([...args('runs/short2'), '--allow-short-input'], { input: stream.stdout });
+    expect(allowed.status, allowed.stderr).toBe(0);
+  });
+
   it('trains the TopK models and writes SAELens topk configs', () => {
     for (const arch of ['topk', 'vsae-topk', 'batchtopk']) {
       const r = vsae(['train', '--arch', arch, '--k', '3', '--input', 'd.arrow', '-o', `runs/${arch}`, '--steps', '20', '--batch-size', '64', '--dict-mult', '2', '--json']);

@@ -76,6 +76,19 @@ describe('train()', () => {
     expect(readMetrics(path.join(r.runDir, 'metrics.arrows')).columns.map((c) => c.name)).toContain('kl');
   });
 
+  it('a VSAE logs the reconstruction of μ (what analysis measures) as recon, and the sampled z\'s beside it', async () => {
+    const r = await train(quick('iso-mu', { arch: 'vsae-iso', varFlag: 0, steps: 10, logEvery: 10 }));
+    const m = readMetrics(path.join(r.runDir, 'metrics.arrows'));
+    expect(m.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['recon', 'recon_z', 'explained_variance', 'explained_variance_z']));
+    const row = m.rows.at(-1)!;
+    // With σ² = 1 on every latent the sample is far noisier than μ: the two figures must differ that way.
+    expect(row.recon_z!).toBeGreaterThan(row.recon!);
+    expect(row.explained_variance!).toBeGreaterThan(row.explained_variance_z!);
+    // A model that does not sample logs no *_z columns.
+    const s = await train(quick('sae-cols', { arch: 'sae', steps: 10, logEvery: 10 }));
+    expect(readMetrics(path.join(s.runDir, 'metrics.arrows')).columns.map((c) => c.name)).not.toContain('recon_z');
+  });
+
   it('the same seed gives the same weights; another seed does not', async () => {
     const a = await train(quick('seed-a', { arch: 'vsae-mix', varFlag: 1, steps: 12 }));
     const b = await train(quick('seed-b', { arch: 'vsae-mix', varFlag: 1, steps: 12 }));

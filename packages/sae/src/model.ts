@@ -90,9 +90,10 @@ export function logVarActivation(spec: ModelSpec, pre: tf.Tensor2D): tf.Tensor2D
   return spec.varActivation === 'relu' ? tf.relu(pre) : tf.clipByValue(pre, LOGVAR_MIN, LOGVAR_MAX);
 }
 
-/** Encoder: f/μ and, for a VSAE with the variance head, log σ². */
-export function encode(spec: ModelSpec, p: Params, x: tf.Tensor2D): { xc: tf.Tensor2D; pre: tf.Tensor2D; act: tf.Tensor2D; logVarPre?: tf.Tensor2D; logVar?: tf.Tensor2D } {
-  const xc = tf.sub(x, p.b_dec) as tf.Tensor2D;
+/** Encoder: f/μ and, for a VSAE with the variance head, log σ² (both heads read the same, possibly centred, input). */
+export function encode(spec: ModelSpec, p: Params, x: tf.Tensor2D, centre = true): { xc: tf.Tensor2D; pre: tf.Tensor2D; act: tf.Tensor2D; logVarPre?: tf.Tensor2D; logVar?: tf.Tensor2D } {
+  // vSAE-TopK's encoder reads x itself (centre false); every other architecture x − b_dec.
+  const xc = centre ? (tf.sub(x, p.b_dec) as tf.Tensor2D) : x;
   const pre = tf.add(fastMatMul(xc, p.W_enc as tf.Tensor2D), p.b_enc) as tf.Tensor2D;
   const act = tf.relu(pre);
   if (hasVarHead(spec)) {

@@ -6,7 +6,7 @@
  */
 import { tf, fastMatMul, kaimingUniform, type Rng } from '@vsae/compute';
 import { archOf } from './archs/index.js';
-import { LOGVAR_MAX, LOGVAR_MIN, normalizeRows, type Params } from './model.js';
+import { LOGVAR_MAX, LOGVAR_MIN, encode, normalizeRows, type Params } from './model.js';
 import { colSum, projectDecoderGrad } from './step.js';
 import { hasVarHead, type ModelSpec, type ParamName, type SaeParams } from './types.js';
 
@@ -191,20 +191,14 @@ export interface TopkForward {
 /** The forward pass up to the score the selection ranks (|z| for vSAE-TopK, the activations for TopK). */
 export function topkScores(spec: ModelSpec, p: Params, x: tf.Tensor2D, eps?: tf.Tensor2D): Omit<TopkForward, 'mask' | 'code' | 'xHat'> & { score: tf.Tensor2D } {
   const v = variational(spec);
-  const xIn = v ? x : (tf.sub(x, p.b_dec) as tf.Tensor2D);
-  const pre = tf.add(fastMatMul(xIn, p.W_enc as tf.Tensor2D), p.b_enc) as tf.Tensor2D;
-  const act = tf.relu(pre);
+  // The encoder of the classic models, without b_dec centring for vSAE-TopK (its log σ² head
+  // is clamped to [−6, 2], the classic linear head).
+  const { xc: xIn, pre, act, logVarPre: lvPre, logVar: lv } = encode(spec, p, x, !v);
   let z = act;
-  let lvPre: tf.Tensor2D | undefined;
-  let lv: tf.Tensor2D | undefined;
   let sigma: tf.Tensor2D | undefined;
-  if (v && hasVarHead(spec)) {
-    lvPre = tf.add(fastMatMul(x, p.W_enc_var as tf.Tensor2D), p.b_enc_var!) as tf.Tensor2D;
-    lv = tf.clipByValue(lvPre, LOGVAR_MIN, LOGVAR_MAX);
-    if (eps) {
-      sigma = tf.exp(tf.mul(lv, 0.5)) as tf.Tensor2D;
-      z = tf.add(act, tf.mul(sigma, eps)) as tf.Tensor2D;
-    }
+  if (lv && eps) {
+    sigma = tf.exp(tf.mul(lv, 0.5)) as tf.Tensor2D;
+    z = tf.add(act, tf.mul(sigma, eps)) as tf.Tensor2D;
   }
   return { xIn, pre, act, lvPre, lv, sigma, z, score: v ? (tf.abs(z) as tf.Tensor2D) : z };
 }
